@@ -1,0 +1,1 @@
+"""Custom actions for Rasa: thin wrappers that call `bot`."""

@@ -1,0 +1,133 @@
+"""The actions the compiled dialogues call. Each is a few lines over `bot`."""
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActionExecuted, FollowupAction, Restarted, SlotSet, UserUttered, UserUtteranceReverted
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.dialogues import naming, runtime
+from bot.dialogues.catalog import current_dialogues
+from bot.dialogues.flow import resolve_entry
+
+logger = logging.getLogger(__name__)
+
+
+def _latest_intent(tracker: Tracker) -> str | None:
+    return (tracker.latest_message or {}).get("intent", {}).get("name")
+
+
+def _previous_action(tracker: Tracker) -> str | None:
+    """The action that ran before this one (rasa-sdk's latest_action_name is that)."""
+    return tracker.latest_action_name
+
+
+def _visit_metadata(tracker: Tracker) -> Dict[str, Any]:
+    message_metadata = (tracker.latest_message or {}).get("metadata") or {}
+    if _latest_intent(tracker) == naming.START_INTENT and message_metadata:
+        return dict(message_metadata)
+    return dict(tracker.get_slot("dc_visit") or tracker.get_slot("session_started_metadata") or message_metadata)
+
+
+class ActionStep(Action):
+    """Enter the next card where rules alone cannot decide (start, branch, capture, goal, end)."""
+
+    def name(self) -> Text:
+        return naming.STEP_ACTION
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
+        dialogues = current_dialogues()
+        entry = resolve_entry(_previous_action(tracker), _latest_intent(tracker), tracker.get_slot(naming.GOTO_SLOT), dialogues)
+        if entry.kind == "start":
+            prefer = None if _latest_intent(tracker) == naming.START_INTENT else tracker.get_slot("dc_dialogue")
+            decision = runtime.start(dialogues, _visit_metadata(tracker), tracker.get_slot("dc_completed") or [], prefer)
+        else:
+            decision = runtime.step(entry, dialogues, tracker.current_slot_values())
+        for line in decision.log:
+            logger.info("%s: %s", tracker.sender_id, line)
+        for response in decision.responses:
+            dispatcher.utter_message(response=response)
+        return [SlotSet(name, value) for name, value in decision.slots.items()] + [SlotSet(naming.GOTO_SLOT, decision.goto)]
+
+
+class ActionFreeText(Action):
+    """Free text: pick the option it names, or help the visitor on without losing the place."""
+
+    def name(self) -> Text:
+        return naming.FREE_TEXT_ACTION
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
+        dialogues = current_dialogues()
+        current = runtime.current_question(tracker.applied_events(), dialogues)
+        text = (tracker.latest_message or {}).get("text") or ""
+        intent = _latest_intent(tracker)
+        if current:
+            option = runtime.match_option(text, intent, current[1], tracker.get_slot("dc_locale"))
+            if option:
+                parse = {"intent": {"name": option.intent, "confidence": 1.0}, "entities": [], "text": text}
+                return [UserUtteranceReverted(), ActionExecuted("action_listen"),
+                        UserUttered(text, parse_data=parse, input_channel=tracker.get_latest_input_channel())]
+        if intent == "human":
+            dispatcher.utter_message(response="utter_dc_human")
+        elif current:
+            dispatcher.utter_message(response="utter_dc_choose_option")
+        else:
+            dispatcher.utter_message(response="utter_dc_no_dialogue")
+        if current:
+            dispatcher.utter_message(response=naming.card_response(current[0].id, current[1].id))
+        return []
+
+
+class ActionBack(Action):
+    """`back`: undo the last answer and show the previous question again."""
+
+    def name(self) -> Text:
+        return "action_back"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
+        dialogues = current_dialogues()
+        events = tracker.applied_events()
+        turns, response = runtime.back_target(events, dialogues)
+        if response is None:
+            dispatcher.utter_message(response="utter_dc_at_start")
+            current = runtime.current_question(events, dialogues)
+            if current:
+                dispatcher.utter_message(response=naming.card_response(current[0].id, current[1].id))
+        else:
+            dispatcher.utter_message(response=response)
+        return [UserUtteranceReverted() for _ in range(turns)] + [FollowupAction("action_listen")]
+
+
+class ActionRestart(Action):
+    """`restart`: forget this conversation and play the current dialogue from its start."""
+
+    def name(self) -> Text:
+        return "action_restart"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
+        keep = {name: tracker.get_slot(name) for name in ("dc_visit", "dc_dialogue", "dc_completed")}
+        return [Restarted()] + [SlotSet(k, v) for k, v in keep.items() if v is not None] + [FollowupAction(naming.STEP_ACTION)]
+
+
+class ActionValidateSlots(Action):
+    """Validate what a capture card's form took in (email, phone, text)."""
+
+    def name(self) -> Text:
+        return "action_validate_slot_mappings"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
+        form = naming.parse_card_name((tracker.active_loop or {}).get("name"), "form_dc")
+        dialogues = current_dialogues()
+        if not form or form[0] not in dialogues or form[1] not in dialogues[form[0]].cards:
+            return []
+        card = dialogues[form[0]].cards[form[1]]
+        slot = naming.field_slot(card.field)
+        if slot not in tracker.slots_to_validate():
+            return []
+        value = runtime.validate_capture(card.capture, tracker.get_slot(slot))
+        if value is None:
+            own = naming.invalid_response(form[0], form[1])
+            dispatcher.utter_message(response=own if own in domain.get("responses", {}) else f"utter_dc_invalid_{card.capture}")
+        return [SlotSet(slot, value)]

@@ -1,0 +1,55 @@
+"""Configuration, read once from the environment, in one place.
+
+Every command and server of ours asks `settings()`; nothing else reads
+environment variables.
+"""
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Optional
+
+
+@dataclass(frozen=True)
+class Settings:
+    project: Path          # folder with config.yml, domain.yml, data/
+    dialogues: Path        # dialogue sources
+    build: Path            # compiled Rasa project (git ignores it)
+    models: Path           # trained models
+    rasa_port: int
+    action_port: int
+    host: str
+
+    @property
+    def manifest(self) -> Path:
+        return self.build / "manifest.json"
+
+    @property
+    def action_url(self) -> str:
+        return f"http://127.0.0.1:{self.action_port}/webhook"
+
+
+def from_environment(env: Mapping[str, str]) -> Settings:
+    project = Path(env.get("DYNCHAT_PROJECT", ".")).resolve()
+
+    def path(name: str, default: str) -> Path:
+        value = env.get(name)
+        return Path(value).resolve() if value else project / default
+
+    return Settings(
+        project=project,
+        dialogues=path("DYNCHAT_DIALOGUES", "data/dialogues"),
+        build=path("DYNCHAT_BUILD", "build"),
+        models=path("DYNCHAT_MODELS", "models"),
+        rasa_port=int(env.get("DYNCHAT_RASA_PORT", "5005")),
+        action_port=int(env.get("DYNCHAT_ACTION_PORT", "5055")),
+        host=env.get("DYNCHAT_HOST", "127.0.0.1"),
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def settings() -> Settings:
+    """The process's settings; read on first use, not at import."""
+    return from_environment(os.environ)

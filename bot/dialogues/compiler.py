@@ -1,0 +1,306 @@
+"""Compile validated dialogues into a Rasa 3.6 project: domain, rules, stories.
+
+The flow lives in the rules: each rule says what follows one action (a card's
+response, an option's intent, a form's completion or the step action with the
+routing slot). Custom actions only decide what rules cannot: which dialogue a
+visit starts, branch conditions, skipping known fields, goals and the end.
+Output is deterministic: the same dialogues give byte-identical files.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
+
+import yaml
+
+from bot.dialogues import naming
+from bot.dialogues.flow import first_action, has_response, waits_after
+from bot.dialogues.loader import Diagnostic
+from bot.dialogues.model import Card, Dialogue, Text
+from bot.dialogues.tokens import token_fields
+
+FREE_TEXT_INTENTS = ("greet", "goodbye", "affirm", "deny", "book_meeting", "human", "nlu_fallback")
+CORE_ACTIONS = (
+    naming.STEP_ACTION, naming.FREE_TEXT_ACTION, "action_back", "action_restart",
+    "action_validate_slot_mappings",
+)
+PAGE_SLOTS = ("page_url", "page_referrer", "page_locale", "page_time_on_page", "page_time_on_site", "page_scroll")
+STANDARD_FIELDS = (
+    "person.email", "person.firstName", "person.lastName", "person.phone", "person.country",
+    "company.name", "company.industry", "company.employees",
+)
+LOCALE_SLOT = "dc_locale"
+
+
+class _Dumper(yaml.SafeDumper):
+    """Stable, readable YAML: no aliases, long lines kept whole."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def dump_yaml(data: Any) -> str:
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1000, default_flow_style=False)
+
+
+@dataclass
+class Compiled:
+    """The files of a compiled project, path -> text."""
+
+    files: Dict[str, str]
+
+    def write(self, out: Path) -> List[Path]:
+        """Write files, touching only those whose content changed (keeps make quiet)."""
+        changed = []
+        for relative, content in sorted(self.files.items()):
+            target = out / relative
+            if target.exists() and target.read_text(encoding="utf-8") == content:
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            temporary = target.with_suffix(target.suffix + ".tmp")
+            temporary.write_text(content, encoding="utf-8")
+            temporary.replace(target)
+            changed.append(target)
+        return changed
+
+
+def _variations(text: Text, dialogue: Dialogue, extra: Optional[Dict[str, Any]] = None,
+                buttons: Optional[List[Tuple[Text, str]]] = None) -> List[Dict[str, Any]]:
+    """Rasa response variations: the default locale plain, others by dc_locale."""
+    locales = [None] + [locale for locale in dialogue.locales if locale != dialogue.locale]
+    variations = []
+    for locale in locales:
+        variation: Dict[str, Any] = {"text": text.for_locale(locale)}
+        if buttons:
+            variation["buttons"] = [{"title": label.for_locale(locale), "payload": payload} for label, payload in buttons]
+        if extra:
+            variation.update(extra)
+        if locale is not None:
+            variation["condition"] = [{"type": "slot", "name": LOCALE_SLOT, "value": locale}]
+        variations.append(variation)
+    return variations
+
+
+class _Builder:
+    def __init__(self, dialogues: Sequence[Dialogue]) -> None:
+        self.dialogues = {d.id: d for d in dialogues}
+        self.intents: List[str] = []
+        self.responses: Dict[str, List[Dict[str, Any]]] = {}
+        self.forms: Dict[str, Any] = {}
+        self.rules: List[Dict[str, Any]] = []
+        self.rule_sources: List[Tuple[Dialogue, Card]] = []
+        self.goto_values: List[str] = []
+        self.field_mappings: Dict[str, List[Dict[str, Any]]] = {}
+        self.fields: Set[str] = set(STANDARD_FIELDS)
+
+    def rule(self, dialogue: Dialogue, card: Card, name: str, steps: List[Dict[str, Any]], next_action: str,
+             condition: Optional[List[Dict[str, Any]]] = None) -> None:
+        body: Dict[str, Any] = {"rule": f"{dialogue.id}: {name}"}
+        if condition:
+            body["condition"] = condition
+        body["steps"] = steps + [{"action": next_action}]
+        if not waits_after(next_action, self.dialogues) and next_action not in ("action_listen",) and not next_action.startswith("form_dc"):
+            body["wait_for_user_input"] = False
+        self.rules.append(body)
+        self.rule_sources.append((dialogue, card))
+
+    def build(self) -> None:
+        for dialogue in self.dialogues.values():
+            for card in dialogue.cards.values():
+                self._card(dialogue, card)
+
+    def _card(self, dialogue: Dialogue, card: Card) -> None:
+        goto = naming.goto_value(dialogue.id, card.id)
+        self.goto_values.append(goto)
+        self.rule(dialogue, card, f"enter {card.id}",
+                  [{"action": naming.STEP_ACTION}, {"slot_was_set": [{naming.GOTO_SLOT: goto}]}],
+                  first_action(dialogue, card))
+        if card.field:
+            self.fields.add(card.field)
+        if card.text is not None:
+            for variant in [card.text.default] + [t for _, t in card.text.translations]:
+                self.fields.update(token_fields(variant))
+        for arm in card.arms:
+            self._condition_fields(arm.condition)
+        response = naming.card_response(dialogue.id, card.id)
+        if card.kind == "message":
+            self.responses[response] = _variations(card.text, dialogue)
+            self.rule(dialogue, card, f"after {card.id}", [{"action": response}],
+                      naming.STEP_ACTION if card.end else first_action(dialogue, dialogue.cards[card.next]))
+        elif card.kind == "goal" and card.text is not None:
+            self.responses[response] = _variations(card.text, dialogue)
+            self.rule(dialogue, card, f"after {card.id}", [{"action": response}], naming.STEP_ACTION)
+        elif card.kind == "question":
+            buttons = [(option.label, f"/{option.intent}") for option in card.options]
+            self.responses[response] = _variations(card.text, dialogue, buttons=buttons)
+            for index, option in enumerate(card.options, start=1):
+                self.intents.append(option.intent)
+                target = dialogue.cards[option.next]
+                self.rule(dialogue, card, f"{card.id} option {index}", [{"intent": option.intent}],
+                          first_action(dialogue, target))
+                if card.field:
+                    self.field_mappings.setdefault(naming.field_slot(card.field), []).append(
+                        {"type": "from_intent", "intent": option.intent, "value": option.value})
+        elif card.kind == "capture":
+            self._capture(dialogue, card)
+
+    def _capture(self, dialogue: Dialogue, card: Card) -> None:
+        form = naming.capture_form(dialogue.id, card.id)
+        slot = naming.field_slot(card.field)
+        ask = naming.goto_value(dialogue.id, card.id, ask=True)
+        self.goto_values.append(ask)
+        self.forms[form] = {"required_slots": [slot]}
+        self.responses[naming.ask_response(dialogue.id, card.id, card.field)] = _variations(card.text, dialogue)
+        if card.invalid_text is not None:
+            self.responses[naming.invalid_response(dialogue.id, card.id)] = _variations(card.invalid_text, dialogue)
+        self.field_mappings.setdefault(slot, []).append({
+            "type": "from_text", "not_intent": ["restart", "back", naming.START_INTENT],
+            "conditions": [{"active_loop": form, "requested_slot": slot}],
+        })
+        self.rule(dialogue, card, f"ask {card.id}",
+                  [{"action": naming.STEP_ACTION}, {"slot_was_set": [{naming.GOTO_SLOT: ask}]}], form)
+        self.rules[-1]["steps"].append({"active_loop": form})
+        after = naming.STEP_ACTION if card.end else first_action(dialogue, dialogue.cards[card.next])
+        self.rule(dialogue, card, f"{card.id} captured",
+                  [{"action": form}, {"active_loop": None}, {"slot_was_set": [{"requested_slot": None}]}],
+                  after, condition=[{"active_loop": form}])
+
+    def _condition_fields(self, condition: Any) -> None:
+        if isinstance(condition, dict):
+            if "field" in condition and not str(condition["field"]).startswith("page."):
+                self.fields.add(condition["field"])
+            for value in condition.values():
+                if isinstance(value, list):
+                    for item in value:
+                        self._condition_fields(item)
+
+    def domain(self, shared: Dict[str, Any]) -> Dict[str, Any]:
+        domain = {key: value for key, value in shared.items()}
+        domain["version"] = "3.1"
+        domain["intents"] = list(shared.get("intents", [])) + [naming.START_INTENT] + self.intents
+        slots = dict(shared.get("slots") or {})
+        slots[naming.GOTO_SLOT] = {
+            "type": "categorical", "influence_conversation": True,
+            "values": sorted(set(self.goto_values)) + [naming.STOP], "mappings": [{"type": "custom"}],
+        }
+        for name, slot_type in (("dc_dialogue", "text"), (LOCALE_SLOT, "text"), ("dc_completed", "list"),
+                                ("dc_goals", "list"), ("dc_known", "bool"), ("dc_visit", "any")):
+            slots[name] = {"type": slot_type, "influence_conversation": False, "mappings": [{"type": "custom"}]}
+        for name in PAGE_SLOTS:
+            slots[name] = {"type": "any", "influence_conversation": False, "mappings": [{"type": "custom"}]}
+        for field in sorted(self.fields):
+            slot = naming.field_slot(field)
+            slots[slot] = {"type": "any", "influence_conversation": False,
+                           "mappings": self.field_mappings.get(slot) or [{"type": "custom"}]}
+        domain["slots"] = slots
+        responses = dict(shared.get("responses") or {})
+        responses.update(self.responses)
+        domain["responses"] = responses
+        domain["actions"] = sorted(set(shared.get("actions") or []) | set(CORE_ACTIONS))
+        domain["forms"] = {**(shared.get("forms") or {}), **self.forms}
+        order = ["version", "intents", "entities", "slots", "responses", "actions", "forms", "session_config"]
+        return {key: domain[key] for key in order if key in domain} | {k: v for k, v in domain.items() if k not in order}
+
+    def shared_rules(self) -> List[Dict[str, Any]]:
+        rules = [
+            {"rule": "visit starts", "steps": [{"intent": naming.START_INTENT}, {"action": naming.STEP_ACTION}],
+             "wait_for_user_input": False},
+            {"rule": "dialogue ends", "steps": [{"action": naming.STEP_ACTION},
+                                                {"slot_was_set": [{naming.GOTO_SLOT: naming.STOP}]},
+                                                {"action": "action_listen"}]},
+        ]
+        for intent in FREE_TEXT_INTENTS:
+            rules.append({"rule": f"free text: {intent}",
+                          "steps": [{"intent": intent}, {"action": naming.FREE_TEXT_ACTION}]})
+        return rules
+
+    def stories(self) -> List[Dict[str, Any]]:
+        """One story per dialogue along its first options: material for TED and `rasa visualize`."""
+        stories = []
+        for dialogue in self.dialogues.values():
+            steps: List[Dict[str, Any]] = [{"intent": naming.START_INTENT}, {"action": naming.STEP_ACTION}]
+            card, seen = dialogue.cards[dialogue.start], set()
+            goto = naming.goto_value(dialogue.id, card.id)
+            steps.append({"slot_was_set": [{naming.GOTO_SLOT: goto}]})
+            while card.id not in seen and card.kind != "capture":
+                seen.add(card.id)
+                steps.append({"action": first_action(dialogue, card)})
+                if card.kind == "question":
+                    option = card.options[0]
+                    steps.append({"intent": option.intent})
+                    card = dialogue.cards[option.next]
+                    continue
+                if has_response(card):
+                    if card.kind == "message" and not card.end:
+                        card = dialogue.cards[card.next]
+                        continue
+                    steps.append({"action": naming.STEP_ACTION})
+                target = card.arms[-1].next if card.kind == "branch" else (None if card.end else card.next)
+                steps.append({"slot_was_set": [{naming.GOTO_SLOT: naming.goto_value(dialogue.id, target) if target else naming.STOP}]})
+                if target is None:
+                    steps.append({"action": "action_listen"})
+                    break
+                card = dialogue.cards[target]
+            if card.kind == "capture" and card.id not in seen:
+                form = naming.capture_form(dialogue.id, card.id)
+                steps += [{"action": naming.STEP_ACTION},
+                          {"slot_was_set": [{naming.GOTO_SLOT: naming.goto_value(dialogue.id, card.id, ask=True)}]},
+                          {"action": form}, {"active_loop": form}]
+            stories.append({"story": f"{dialogue.id}: first choices", "steps": steps})
+        return stories
+
+
+def rule_contradictions(builder: _Builder) -> List[Diagnostic]:
+    """Two rules that start from the same state but go on differently.
+
+    Rasa would find these during training, naming only the rules; we find them
+    first and name the designer's cards.
+    """
+    seen: Dict[str, Tuple[str, Dialogue, Card]] = {}
+    problems = []
+    for rule, (dialogue, card) in zip(builder.rules, builder.rule_sources):
+        last = max(i for i, step in enumerate(rule["steps"]) if "action" in step)
+        key = json.dumps(rule.get("condition", []) + rule["steps"][:last], sort_keys=True)
+        outcome = rule["steps"][last]["action"]
+        if key in seen and seen[key][0] != outcome:
+            _, other_dialogue, other_card = seen[key]
+            problems.append(Diagnostic.at(card.pos, (
+                f"card '{card.id}' contradicts card '{other_card.id}' of '{other_dialogue.id}' "
+                f"({other_card.pos}): the same step leads to '{outcome}' and '{seen[key][0]}'")))
+        seen.setdefault(key, (outcome, dialogue, card))
+    return problems
+
+
+def manifest(dialogues: Sequence[Dialogue]) -> Dict[str, Any]:
+    """The dialogues as JSON for the action server, which must agree with the model."""
+    from dataclasses import asdict
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {str(k): plain(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        return value
+
+    return {"version": 1, "dialogues": [plain(asdict(d)) for d in dialogues]}
+
+
+def compile_dialogues(dialogues: Sequence[Dialogue], shared_domain: Dict[str, Any],
+                      nlu_files: Dict[str, str]) -> Tuple[Optional[Compiled], List[Diagnostic]]:
+    """Dialogues -> files of a Rasa project (domain.yml, data/*.yml, manifest.json)."""
+    builder = _Builder(sorted(dialogues, key=lambda d: d.id))
+    builder.build()
+    problems = rule_contradictions(builder)
+    if problems:
+        return None, problems
+    files = {
+        "domain.yml": dump_yaml(builder.domain(shared_domain)),
+        "data/rules.yml": dump_yaml({"version": "3.1", "rules": builder.shared_rules() + builder.rules}),
+        "data/stories.yml": dump_yaml({"version": "3.1", "stories": builder.stories()}),
+        "manifest.json": json.dumps(manifest(builder.dialogues.values()), indent=1, sort_keys=True, ensure_ascii=False) + "\n",
+    }
+    for name, content in sorted(nlu_files.items()):
+        files[f"data/nlu/{name}"] = content
+    return Compiled(files), []

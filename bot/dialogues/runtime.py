@@ -1,0 +1,330 @@
+"""What the custom actions decide, as pure functions over plain data.
+
+The actions in `actions/` pass the tracker's slots and events in and turn the
+returned `Decision` into Rasa events; nothing here talks to Rasa or the disk,
+except `load_manifest`, which reads the compiled dialogues once per process.
+"""
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+from bot.dialogues import conditions, naming
+from bot.dialogues.flow import Entry, after_card
+from bot.dialogues.model import BranchArm, Card, Dialogue, Option, Text
+from bot.dialogues.yamlpos import Pos
+
+PAGE_METADATA = {
+    "url": "page_url", "referrer": "page_referrer", "locale": "page_locale",
+    "time_on_page": "page_time_on_page", "time_on_site": "page_time_on_site", "scroll": "page_scroll",
+}
+
+
+# --- the compiled dialogues ---------------------------------------------------
+
+def _text(data: Optional[Mapping[str, Any]]) -> Optional[Text]:
+    if data is None:
+        return None
+    return Text(data["default"], tuple((locale, text) for locale, text in data["translations"]))
+
+
+def dialogue_from_dict(data: Mapping[str, Any]) -> Dialogue:
+    """Inverse of `dataclasses.asdict` for the manifest."""
+    cards = {}
+    for card_id, card in data["cards"].items():
+        cards[card_id] = Card(
+            id=card["id"], kind=card["kind"], pos=Pos(**card["pos"]), text=_text(card["text"]),
+            next=card["next"], end=card["end"], field=card["field"],
+            options=tuple(Option(_text(o["label"]), o["value"], o["next"], o["intent"], Pos(**o["pos"]))
+                          for o in card["options"]),
+            capture=card["capture"], skip_if_known=card["skip_if_known"], invalid_text=_text(card["invalid_text"]),
+            arms=tuple(BranchArm(a["condition"], a["next"], Pos(**a["pos"])) for a in card["arms"]),
+            meeting=card["meeting"], goal=card["goal"],
+        )
+    return Dialogue(
+        id=data["id"], name=data["name"], priority=data["priority"], locale=data["locale"],
+        locales=tuple(data["locales"]), visitors=data["visitors"], audience=data["audience"],
+        pages_include=tuple(data["pages_include"]), pages_exclude=tuple(data["pages_exclude"]),
+        time_on_page=data["time_on_page"], time_on_site=data["time_on_site"], scroll=data["scroll"],
+        start=data["start"], cards=cards, path=data["path"], pos=Pos(**data["pos"]) if data["pos"] else None,
+    )
+
+
+def load_manifest(path: Path) -> Dict[str, Dialogue]:
+    """The compiled dialogues by id, as the model was trained on them."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {d["id"]: dialogue_from_dict(d) for d in data["dialogues"]}
+
+
+# --- the visit and the visitor -------------------------------------------------
+
+@dataclass(frozen=True)
+class Visit:
+    """What the widget tells us about the page and visitor at the start of a visit."""
+
+    url: Optional[str] = None
+    locale: Optional[str] = None
+    known: bool = False
+    page: Mapping[str, Any] = field(default_factory=dict)
+    attributes: Mapping[str, Any] = field(default_factory=dict)  # field -> value
+
+
+def visit_from_metadata(metadata: Optional[Mapping[str, Any]]) -> Visit:
+    """Read the widget's metadata (url, locale, email, person/company attributes...)."""
+    metadata = metadata or {}
+    attributes: Dict[str, Any] = {}
+    for prefix in ("person", "company"):
+        values = metadata.get(prefix)
+        if isinstance(values, Mapping):
+            for name, value in values.items():
+                if re.match(r"^[A-Za-z][A-Za-z0-9_]*$", str(name)):
+                    attributes[f"{prefix}.{name}"] = value
+    if metadata.get("email"):
+        attributes["person.email"] = str(metadata["email"]).strip()
+    page = {name: metadata.get(name) for name in PAGE_METADATA if metadata.get(name) is not None}
+    known = bool(metadata.get("known") or attributes.get("person.email"))
+    return Visit(url=metadata.get("url"), locale=metadata.get("locale"), known=known, page=page, attributes=attributes)
+
+
+def qualifies(dialogue: Dialogue, visit: Visit) -> bool:
+    """Audience and triggers of one dialogue against one visit."""
+    if dialogue.visitors == "known" and not visit.known:
+        return False
+    if dialogue.visitors == "anonymous" and visit.known:
+        return False
+    if not conditions.page_matches(visit.url, dialogue.pages_include, dialogue.pages_exclude):
+        return False
+    for threshold, key in ((dialogue.time_on_page, "time_on_page"), (dialogue.time_on_site, "time_on_site"),
+                           (dialogue.scroll, "scroll")):
+        if threshold is not None and not conditions.compare(visit.page.get(key), "gte", threshold):
+            return False
+    facts = dict(visit.attributes)
+    facts.update({f"page.{name}": value for name, value in visit.page.items()})
+    return conditions.evaluate(dialogue.audience, facts)
+
+
+def choose_dialogue(dialogues: Iterable[Dialogue], visit: Visit, completed: Sequence[str] = ()) -> Optional[Dialogue]:
+    """The highest-priority qualifying dialogue the visitor has not completed (ties: by id)."""
+    candidates = [d for d in dialogues if d.id not in completed and qualifies(d, visit)]
+    return min(candidates, key=lambda d: (-d.priority, d.id), default=None)
+
+
+def choose_locale(dialogue: Dialogue, requested: Optional[str]) -> str:
+    """The dialogue locale closest to the visitor's: sv-SE -> sv, unknown -> default."""
+    if requested:
+        wanted = str(requested).replace("_", "-").lower()
+        for candidate in (wanted, wanted.split("-")[0]):
+            if candidate in dialogue.locales:
+                return candidate
+    return dialogue.locale
+
+
+# --- one step of the flow -------------------------------------------------------
+
+@dataclass
+class Decision:
+    """Slots to set, responses to send, and where the routing slot sends the flow."""
+
+    goto: str = naming.STOP
+    slots: Dict[str, Any] = field(default_factory=dict)
+    responses: List[str] = field(default_factory=list)
+    log: List[str] = field(default_factory=list)
+
+
+def facts_from_slots(slots: Mapping[str, Any]) -> Dict[str, Any]:
+    """Slot values as the `person.*`/`company.*`/`page.*` fields conditions use."""
+    facts: Dict[str, Any] = {}
+    for name, value in slots.items():
+        if name.startswith(("person_", "company_")):
+            prefix, rest = name.split("_", 1)
+            facts[f"{prefix}.{rest}"] = value
+    for key, slot in PAGE_METADATA.items():
+        facts[f"page.{key}"] = slots.get(slot)
+    return facts
+
+
+def start_slots(dialogue: Optional[Dialogue], visit: Visit, metadata: Mapping[str, Any]) -> Dict[str, Any]:
+    slots: Dict[str, Any] = {slot: visit.page.get(key) for key, slot in PAGE_METADATA.items()}
+    slots["dc_known"] = visit.known
+    slots["dc_visit"] = dict(metadata)
+    for name, value in visit.attributes.items():
+        slots[naming.field_slot(name)] = value
+    if dialogue is not None:
+        slots["dc_dialogue"] = dialogue.id
+        slots["dc_locale"] = choose_locale(dialogue, visit.locale)
+    return slots
+
+
+def start(dialogues: Mapping[str, Dialogue], metadata: Mapping[str, Any], completed: Sequence[str],
+          prefer: Optional[str] = None) -> Decision:
+    """Open a visit: pick the dialogue (or keep `prefer` after a restart) and go to its start."""
+    visit = visit_from_metadata(metadata)
+    dialogue = dialogues.get(prefer) if prefer else None
+    if dialogue is None:
+        dialogue = choose_dialogue(dialogues.values(), visit, completed)
+    decision = Decision(slots=start_slots(dialogue, visit, metadata))
+    if dialogue is None:
+        decision.log.append("no dialogue qualifies for this visit")
+        return decision
+    decision.goto = naming.goto_value(dialogue.id, dialogue.start)
+    decision.log.append(f"dialogue '{dialogue.id}' chosen (priority {dialogue.priority})")
+    return decision
+
+
+def _finish(dialogue: Dialogue, slots: Mapping[str, Any], decision: Decision) -> Decision:
+    completed = list(slots.get("dc_completed") or [])
+    if dialogue.id not in completed:
+        completed.append(dialogue.id)
+    decision.slots["dc_completed"] = completed
+    decision.goto = naming.STOP
+    decision.log.append(f"dialogue '{dialogue.id}' completed")
+    return decision
+
+
+def _go_on(dialogue: Dialogue, card: Card, slots: Mapping[str, Any], decision: Decision) -> Decision:
+    after = after_card(dialogue, card)
+    if after.kind == "finish":
+        return _finish(dialogue, slots, decision)
+    decision.goto = naming.goto_value(dialogue.id, after.card)
+    return decision
+
+
+def step(entry: Entry, dialogues: Mapping[str, Dialogue], slots: Mapping[str, Any]) -> Decision:
+    """Do the work of the card being entered and say where the flow goes next."""
+    decision = Decision()
+    dialogue = dialogues[entry.dialogue]
+    if entry.kind == "finish":
+        return _finish(dialogue, slots, decision)
+    card = dialogue.cards[entry.card]
+    if card.kind == "branch":
+        facts = facts_from_slots(slots)
+        arm = next(a for a in card.arms if a.condition is None or conditions.evaluate(a.condition, facts))
+        decision.goto = naming.goto_value(dialogue.id, arm.next)
+        decision.log.append(f"branch '{card.id}' -> '{arm.next}'")
+        return decision
+    if card.kind == "capture":
+        slot = naming.field_slot(card.field)
+        if card.skip_if_known and not conditions.compare(slots.get(slot), "is_empty", None):
+            decision.log.append(f"capture '{card.id}' skipped: {card.field} is known")
+            return _go_on(dialogue, card, slots, decision)
+        decision.slots[slot] = None
+        decision.goto = naming.goto_value(dialogue.id, card.id, ask=True)
+        return decision
+    if card.kind == "meeting":
+        decision.responses.append("utter_dc_meeting_unavailable")
+        return _go_on(dialogue, card, slots, decision)
+    if card.kind == "goal":
+        decision.slots["dc_goals"] = list(slots.get("dc_goals") or []) + [f"{dialogue.id}.{card.goal}"]
+        decision.log.append(f"goal '{card.goal}' reached in '{dialogue.id}'")
+        return _go_on(dialogue, card, slots, decision)
+    decision.goto = naming.goto_value(dialogue.id, card.id)
+    return decision
+
+
+# --- captures ----------------------------------------------------------------
+
+_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+
+
+def validate_capture(kind: str, raw: Any) -> Optional[str]:
+    """The normalised value, or None when the input is not a valid `kind`."""
+    text = str(raw or "").strip()
+    if kind == "email":
+        text = text.strip("<>").strip()
+        return text.lower() if len(text) <= 254 and _EMAIL.match(text) and ".." not in text else None
+    if kind == "phone":
+        if not re.match(r"^\+?[\d\s().-]+$", text):
+            return None
+        digits = re.sub(r"\D", "", text)
+        if not 7 <= len(digits) <= 15:
+            return None
+        return ("+" if text.startswith("+") else "") + digits
+    return text if 0 < len(text) <= 500 else None
+
+
+# --- the visitor's free text ---------------------------------------------------
+
+def _normal(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).casefold()
+    return re.sub(r"[^\w]+", " ", text).strip()
+
+
+YES_WORDS = {"yes", "y", "yeah", "yep", "sure", "ja", "japp", "absolut"}
+NO_WORDS = {"no", "n", "nope", "nej", "not now", "no thanks", "nej tack"}
+
+
+def match_option(text: str, intent: Optional[str], card: Card, locale: Optional[str]) -> Optional[Option]:
+    """The option a typed answer picks: its label (any locale) or value, or yes/no."""
+    typed = _normal(text)
+    if not typed:
+        return None
+    for option in card.options:
+        labels = {option.label.default, option.value, *(t for _, t in option.label.translations)}
+        if typed in {_normal(label) for label in labels}:
+            return option
+    starts = [o for o in card.options if any(_normal(l).startswith(typed) for l in
+                                               [o.label.for_locale(locale), o.label.default]) and len(typed) >= 3]
+    if len(starts) == 1:
+        return starts[0]
+    for words, wanted in ((YES_WORDS, "affirm"), (NO_WORDS, "deny")):
+        if intent == wanted or typed in words:
+            hits = [o for o in card.options if _normal(o.value) in words or _normal(o.label.default).split(" ")[0] in words]
+            if len(hits) == 1:
+                return hits[0]
+    return None
+
+
+def last_flow_action(events: Sequence[Mapping[str, Any]]) -> Optional[str]:
+    """The latest action of the dialogue flow (a card response, form or step)."""
+    for event in reversed(events):
+        if event.get("event") == "action":
+            name = event.get("name") or ""
+            if name.startswith(("utter_dc__", "form_dc__")) or name == naming.STEP_ACTION:
+                return name
+        if event.get("event") == "restart":
+            return None
+    return None
+
+
+def current_question(events: Sequence[Mapping[str, Any]], dialogues: Mapping[str, Dialogue]) -> Optional[Tuple[Dialogue, Card]]:
+    """The question the visitor is answering, if the flow is waiting on one."""
+    parsed = naming.parse_card_name(last_flow_action(events), "utter_dc")
+    if parsed and parsed[0] in dialogues:
+        card = dialogues[parsed[0]].cards.get(parsed[1])
+        if card is not None and card.kind == "question":
+            return dialogues[parsed[0]], card
+    return None
+
+
+def back_target(events: Sequence[Mapping[str, Any]], dialogues: Mapping[str, Dialogue]) -> Tuple[int, Optional[str]]:
+    """How many visitor turns `back` reverts, and the response that re-asks there.
+
+    The current `back` message is the last user event. Going back removes it
+    and the answer before it, so the visitor sees the previous question again.
+    At the first question there is nothing to undo but the `back` itself.
+    """
+    user_positions = [i for i, e in enumerate(events) if e.get("event") == "user"]
+    if len(user_positions) >= 3:
+        earlier = events[: user_positions[-2]]
+        response = _reask_response(earlier, dialogues)
+        if response:
+            return 2, response
+    return 1, None
+
+
+def _reask_response(events: Sequence[Mapping[str, Any]], dialogues: Mapping[str, Dialogue]) -> Optional[str]:
+    name = last_flow_action(events)
+    question = naming.parse_card_name(name, "utter_dc")
+    if question:
+        return name if current_question(events, dialogues) else None
+    form = naming.parse_card_name(name, "form_dc")
+    if form and form[0] in dialogues and form[1] in dialogues[form[0]].cards:
+        card = dialogues[form[0]].cards[form[1]]
+        active = next((e for e in reversed(events) if e.get("event") == "active_loop"), None)
+        if active and active.get("name") == name:
+            return naming.ask_response(form[0], form[1], card.field)
+    return None
