@@ -1,0 +1,48 @@
+# Dynamic Chat for Rasa. `make run` and `make test` set everything up first.
+# Rasa 3.6 supports Python 3.8 to 3.10; we use 3.10.
+
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# The first python3.10 that really runs (a pyenv shim may exist but refuse).
+PYTHON310 ?= $(shell for candidate in python3.10 $$HOME/.pyenv/versions/3.10*/bin/python3.10 /usr/local/bin/python3.10 /usr/bin/python3.10; do \
+	  if command -v $$candidate >/dev/null 2>&1 && $$candidate -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1; then \
+	    command -v $$candidate; break; fi; done)
+
+.PHONY: install run test validate compile train bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@if [ -z "$(PYTHON310)" ]; then \
+	  echo "error: Python 3.10 was not found. Rasa 3.6 supports Python 3.8 to 3.10 only;" >&2; \
+	  echo "       install python3.10 (e.g. 'pyenv install 3.10' or your distribution's package) and retry," >&2; \
+	  echo "       or point PYTHON310=/path/to/python3.10 at it." >&2; exit 1; fi
+	@test -x $(BIN)/python || $(PYTHON310) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+run: install
+	$(BIN)/dynchat run
+
+validate: install
+	$(BIN)/dynchat validate
+
+compile: install
+	$(BIN)/dynchat compile
+
+train: install
+	$(BIN)/dynchat train
+
+test: install
+	@$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS); status=$$?; \
+	if [ $$status -eq 5 ]; then echo "no tests were collected" >&2; exit 1; fi; exit $$status
+
+bench: install
+	$(BIN)/python bench/bench_dialogues.py
+
+clean:
+	rm -rf build models .rasa .pytest_cache

@@ -1,0 +1,141 @@
+"""The `dynchat` command: validate, compile, train, run and draw dialogues."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import List, Optional, Sequence
+
+from bot.config import settings
+
+DEFAULT_HELP = "a dialogue file or a folder of them (default: data/dialogues)"
+
+
+def _paths(given: Sequence[str]) -> List[str]:
+    return list(given) or [str(settings().dialogues)]
+
+
+def _report(problems) -> int:
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found", file=sys.stderr)
+    return 1
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from bot.dialogues.loader import load_dialogues
+
+    dialogues, problems = load_dialogues(_paths(args.paths))
+    if problems:
+        return _report(problems)
+    print(f"{len(dialogues)} dialogue{'s' if len(dialogues) != 1 else ''} valid: {', '.join(d.id for d in dialogues)}")
+    return 0
+
+
+def _compile(paths: Sequence[str], out: Path) -> int:
+    from bot.dialogues.build import compile_project
+
+    compiled, problems = compile_project(settings().project, _paths(paths))
+    if problems:
+        return _report(problems)
+    changed = compiled.write(out)
+    print(f"compiled into {out} ({len(changed)} file{'s' if len(changed) != 1 else ''} changed)")
+    return 0
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    return _compile(args.paths, Path(args.out) if args.out else settings().build)
+
+
+def _train(paths: Sequence[str], models: Path) -> int:
+    from bot.dialogues import train
+
+    config = settings().project / "config.yml"
+    status = _compile(paths, settings().build)
+    if status:
+        return status
+    if train.is_current(settings().build, config, models):
+        print(f"model {train.model_path(models)} is up to date")
+        return 0
+    return train.train(settings().build, config, models)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    return _train(args.paths, Path(args.out) if args.out else settings().models)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bot.dialogues import train
+    from bot.web import serve
+
+    if args.model:
+        model = Path(args.model)
+        if not model.is_file():
+            print(f"dynchat: no model at {model}", file=sys.stderr)
+            return 1
+        if not settings().manifest.exists():
+            status = _compile([args.dialogues] if args.dialogues else [], settings().build)
+            if status:
+                return status
+    else:
+        status = _train([args.dialogues] if args.dialogues else [], settings().models)
+        if status:
+            return status
+        model = train.model_path(settings().models)
+    return serve.run(settings(), model)
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    from bot.dialogues import graph
+    from bot.dialogues.loader import load_dialogues
+
+    dialogues, problems = load_dialogues([args.file])
+    if problems:
+        return _report(problems)
+    text = graph.mermaid(dialogues[0]) if args.format == "mermaid" else graph.svg(dialogues[0])
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="dynchat", description="Dynamic Chat for Rasa")
+    commands = root.add_subparsers(dest="command", required=True)
+    validate = commands.add_parser("validate", help="check dialogue files; path:line:col errors, exit 1 on any")
+    validate.add_argument("paths", nargs="*", help=DEFAULT_HELP)
+    validate.set_defaults(run=cmd_validate)
+    compile_ = commands.add_parser("compile", help="compile dialogues into a Rasa data folder and domain")
+    compile_.add_argument("paths", nargs="*", help=DEFAULT_HELP)
+    compile_.add_argument("--out", help="output folder (default: build)")
+    compile_.set_defaults(run=cmd_compile)
+    train_ = commands.add_parser("train", help="compile and train the Rasa model (skipped when nothing changed)")
+    train_.add_argument("paths", nargs="*", help=DEFAULT_HELP)
+    train_.add_argument("--out", help="models folder (default: models)")
+    train_.set_defaults(run=cmd_train)
+    run = commands.add_parser("run", help="start the action server and the Rasa server (REST and socket.io)")
+    run.add_argument("--dialogues", help=DEFAULT_HELP)
+    run.add_argument("--model", help="a trained model to serve (default: train from the dialogues)")
+    run.set_defaults(run=cmd_run)
+    graph = commands.add_parser("graph", help="draw a dialogue's flow")
+    graph.add_argument("file", help="a dialogue file")
+    graph.add_argument("--format", choices=("mermaid", "svg"), default="mermaid")
+    graph.add_argument("--output", "-o", help="write to this file instead of standard output")
+    graph.set_defaults(run=cmd_graph)
+    return root
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except KeyboardInterrupt:
+        return 130
+    except OSError as exc:
+        print(f"dynchat: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

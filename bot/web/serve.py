@@ -1,0 +1,123 @@
+"""Run the action server and the Rasa server as one supervised command.
+
+Ctrl-C (or SIGTERM) stops both cleanly; if either dies, the other is stopped
+and the command fails with a message saying which one.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import yaml
+
+from bot.config import Settings
+
+
+@dataclass
+class Service:
+    name: str
+    command: List[str]
+    health_url: str
+    process: Optional[subprocess.Popen] = None
+
+
+def endpoints_for(settings: Settings) -> Path:
+    """The project's endpoints.yml with the action server URL of these settings."""
+    source = settings.project / "endpoints.yml"
+    endpoints = yaml.safe_load(source.read_text(encoding="utf-8")) if source.exists() else {}
+    endpoints = endpoints or {}
+    endpoints.setdefault("action_endpoint", {})["url"] = settings.action_url
+    target = settings.build / "endpoints.yml"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(yaml.safe_dump(endpoints, sort_keys=True), encoding="utf-8")
+    return target
+
+
+def services(settings: Settings, model: Path) -> List[Service]:
+    python = sys.executable
+    return [
+        Service("action server", [python, "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.action_port)],
+                f"http://127.0.0.1:{settings.action_port}/health"),
+        Service("Rasa server", [
+            python, "-m", "rasa", "run", "--model", str(model), "--enable-api", "--cors", "*",
+            "--interface", settings.host, "--port", str(settings.rasa_port),
+            "--credentials", str(settings.project / "credentials.yml"), "--endpoints", str(endpoints_for(settings)),
+        ], f"http://127.0.0.1:{settings.rasa_port}/"),
+    ]
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def _stop(running: List[Service]) -> None:
+    for service in running:
+        if service.process and service.process.poll() is None:
+            os.killpg(service.process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for service in running:
+        if service.process:
+            try:
+                service.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(service.process.pid, signal.SIGKILL)
+                service.process.wait()
+
+
+def run(settings: Settings, model: Path, startup_timeout: float = 300) -> int:
+    """Start both servers, wait until they answer, then supervise until stopped."""
+    env: Dict[str, str] = dict(os.environ)
+    env["DYNCHAT_BUILD"] = str(settings.build)
+    env.setdefault("SANIC_HOST", settings.host)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(settings.project), env.get("PYTHONPATH")]))
+    running = services(settings, model)
+    stopping = {"signal": None}
+
+    def on_signal(signum: int, _frame: object) -> None:
+        stopping["signal"] = signum
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        for service in running:
+            service.process = subprocess.Popen(service.command, cwd=settings.project, env=env, start_new_session=True)
+        deadline = time.monotonic() + startup_timeout
+        waiting = list(running)
+        while waiting and stopping["signal"] is None:
+            for service in list(waiting):
+                if service.process.poll() is not None:
+                    print(f"dynchat: the {service.name} exited during start-up (code {service.process.returncode})", file=sys.stderr)
+                    return 1
+                if _healthy(service.health_url):
+                    waiting.remove(service)
+            if time.monotonic() > deadline:
+                print(f"dynchat: {', '.join(s.name for s in waiting)} did not start within {startup_timeout:.0f}s", file=sys.stderr)
+                return 1
+            time.sleep(0.5)
+        if stopping["signal"] is None:
+            base = f"http://{settings.host}:{settings.rasa_port}"
+            print(f"\nDynamic Chat is running.\n  REST:      POST {base}/webhooks/rest/webhook\n"
+                  f"  socket.io: {base}/socket.io\n  actions:   http://127.0.0.1:{settings.action_port}/webhook\n"
+                  "Start a visit by sending '/session_start' with metadata {\"url\": ...}. Press Ctrl-C to stop.", flush=True)
+        while stopping["signal"] is None:
+            for service in running:
+                if service.process.poll() is not None:
+                    print(f"dynchat: the {service.name} stopped unexpectedly (code {service.process.returncode})", file=sys.stderr)
+                    return 1
+            time.sleep(0.5)
+        print("dynchat: stopping", file=sys.stderr)
+        return 0
+    finally:
+        _stop(running)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
