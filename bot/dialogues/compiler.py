@@ -21,7 +21,7 @@ from bot.dialogues.loader import Diagnostic
 from bot.dialogues.model import Card, Dialogue, Text
 from bot.dialogues.tokens import token_fields
 
-FREE_TEXT_INTENTS = ("greet", "goodbye", "affirm", "deny", "book_meeting", "human", "nlu_fallback")
+FREE_TEXT_INTENTS = ("greet", "goodbye", "affirm", "deny", "book_meeting", "human", "out_of_scope", "nlu_fallback")
 CORE_ACTIONS = (
     naming.STEP_ACTION, naming.FREE_TEXT_ACTION, "action_back", "action_restart",
     "action_validate_slot_mappings",

@@ -1,0 +1,157 @@
+"""Real conversations against the real Rasa and action servers, from a model trained on test dialogues."""
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests import e2e_support
+from tests.conftest import FIXTURES
+
+pytestmark = pytest.mark.e2e
+
+SHOP = "https://acme.test/shop/shoes"
+HOME = "https://acme.test/"
+SWEDISH = "https://acme.test/se/start"
+
+
+@pytest.fixture(scope="module")
+def bot(tmp_path_factory: pytest.TempPathFactory):
+    tmp = tmp_path_factory.mktemp("e2e")
+    env = e2e_support.environment(tmp, FIXTURES / "dialogues")
+    e2e_support.train(env)
+    running = e2e_support.start(env)
+    yield running
+    assert running.stop() == 0, "".join(running.output[-50:])
+    assert "stopping" in "".join(running.output[-20:])
+
+
+def visitor() -> str:
+    return f"visitor-{uuid.uuid4().hex[:10]}"
+
+
+def test_page_and_priority_choose_the_dialogue_then_buttons_captures_and_branches(bot) -> None:
+    me = visitor()
+    first = bot.say(me, "/session_start", {"url": SHOP})
+    assert [m["text"] for m in first] == ["Hello stranger, welcome to the shop.", "Are you buying for a company?"]
+    assert [b["title"] for b in first[1]["buttons"]] == ["Yes", "No, for myself"]
+    assert bot.texts(me, first[1]["buttons"][0]["payload"]) == ["Which email should the quote go to?"]
+    assert bot.texts(me, "nope, not telling") == [
+        "That doesn't look like an email address (like name@company.com). Please try again:",
+        "Which email should the quote go to?"]
+    assert bot.texts(me, "CEO@BigCorp.com") == ["A big company account manager will send your quote.", "Happy shopping!"]
+    slots = bot.slots(me)
+    assert slots["person_email"] == "ceo@bigcorp.com"
+    assert slots["person_buyer"] == "company"
+    assert slots["dc_goals"] == ["shop.quote_requested"]
+    assert slots["dc_completed"] == ["shop"]
+
+
+def test_a_completed_dialogue_is_not_offered_again(bot) -> None:
+    me = visitor()
+    bot.say(me, "/session_start", {"url": SHOP})
+    assert bot.texts(me, "/dc__shop__interested__2") == ["Happy shopping!"]
+    assert bot.texts(me, "/session_start", {"url": SHOP})[0] == "Hi, I am the test bot."
+
+
+def test_other_branch_and_free_text_picking_a_button(bot) -> None:
+    me = visitor()
+    bot.say(me, "/session_start", {"url": SHOP})
+    assert bot.texts(me, "yes") == ["Which email should the quote go to?"]
+    assert bot.texts(me, "me@home.org") == ["Your quote is on its way.", "Happy shopping!"]
+
+
+def test_unmatched_free_text_gets_help_and_keeps_the_place(bot) -> None:
+    me = visitor()
+    bot.say(me, "/session_start", {"url": HOME})
+    reply = bot.say(me, "how tall is the eiffel tower")
+    assert reply[0]["text"].startswith("Please pick one of the options")
+    assert reply[1]["text"] == "Pick a colour" and len(reply[1]["buttons"]) == 2
+    assert bot.texts(me, "Blue") == ["Your phone number?"]
+
+
+def test_restart_plays_the_dialogue_again_from_its_start(bot) -> None:
+    me = visitor()
+    bot.say(me, "/session_start", {"url": HOME})
+    assert bot.texts(me, "/dc__general__colour__1") == ["Your phone number?"]
+    assert bot.texts(me, "restart") == ["Hi, I am the test bot.", "Pick a colour"]
+    assert bot.texts(me, "/dc__general__colour__2") == ["Your phone number?"]
+    assert bot.slots(me)["person_colour"] == "blue"
+
+
+def test_back_returns_to_the_previous_question(bot) -> None:
+    me = visitor()
+    bot.say(me, "/session_start", {"url": HOME})
+    assert bot.texts(me, "/dc__general__colour__2") == ["Your phone number?"]
+    assert bot.texts(me, "back") == ["Pick a colour"]
+    assert bot.slots(me)["person_colour"] is None
+    assert bot.texts(me, "/dc__general__colour__1") == ["Your phone number?"]
+    assert bot.texts(me, "not a phone") == [
+        "That doesn't look like a phone number. Please type it with the country code, like +46 70 123 45 67:",
+        "Your phone number?"]
+    assert bot.texts(me, "+46 70 123 45 67") == [
+        "Booking a meeting in the chat is not set up yet, so our team will contact you to find a time.",
+        "Bye, red fan."]
+    assert bot.slots(me)["person_phone"] == "+46701234567"
+
+
+def test_skip_if_known_and_known_visitors(bot) -> None:
+    me = visitor()
+    bot.say(me, "/session_start", {"url": HOME, "person": {"phone": "+46701111111"}})
+    assert bot.texts(me, "/dc__general__colour__1")[-1] == "Bye, red fan."
+    known = visitor()
+    reply = bot.texts(known, "/session_start", {"url": SHOP, "email": "ann@acme.test", "person": {"firstName": "Ann"}})
+    assert reply == ["Welcome back, Ann!", "Reorder your last purchase?"]
+
+
+@pytest.mark.parametrize("locale,expected", [
+    ("sv-SE", ["Hej du!", "Vill du ha nyhetsbrevet?"]),
+    ("en-GB", ["Hi you!", "Do you want the newsletter?"]),
+])
+def test_locale_variants(bot, locale, expected) -> None:
+    me = visitor()
+    reply = bot.say(me, "/session_start", {"url": SWEDISH, "locale": locale})
+    assert [m["text"] for m in reply] == expected
+    assert bot.texts(me, reply[1]["buttons"][0]["payload"])[0] in ("Din e-post?", "Your email?")
+    invalid = bot.texts(me, "fel")
+    assert invalid[0] == ("Ogiltig e-post, försök igen:" if locale.startswith("sv") else "Invalid email, try again:")
+
+
+def test_no_dialogue_means_no_answer(bot) -> None:
+    me = visitor()
+    bot.say(me, "/session_start", {"url": HOME})
+    bot.say(me, "/dc__general__colour__1")
+    bot.say(me, "+46701234567")
+    assert bot.texts(me, "/session_start", {"url": HOME}) == []
+
+
+def test_socketio_channel(bot) -> None:
+    socketio = pytest.importorskip("socketio")
+    client = socketio.Client()
+    received, confirmed = [], []
+    client.on("bot_uttered", lambda data: received.append(data))
+    client.on("session_confirm", lambda data: confirmed.append(data))
+    client.connect(bot.base, socketio_path="/socket.io", transports=["websocket"])
+    try:
+        session = visitor()
+        client.emit("session_request", {"session_id": session})
+        _wait(lambda: confirmed)
+        client.emit("user_uttered", {"message": "/session_start", "session_id": session, "metadata": {"url": SHOP}})
+        _wait(lambda: len(received) >= 2)
+        assert [m["text"] for m in received[:2]] == ["Hello stranger, welcome to the shop.", "Are you buying for a company?"]
+        assert received[1]["quick_replies"][1]["payload"] == "/dc__shop__interested__2"
+        client.emit("user_uttered", {"message": "/dc__shop__interested__2", "session_id": session})
+        _wait(lambda: len(received) >= 3)
+        assert received[2]["text"] == "Happy shopping!"
+    finally:
+        client.disconnect()
+
+
+def _wait(condition, timeout: float = 30) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting for the bot"
+        time.sleep(0.05)
