@@ -109,25 +109,3 @@ class ActionRestart(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
         keep = {name: tracker.get_slot(name) for name in ("dc_visit", "dc_dialogue", "dc_completed")}
         return [Restarted()] + [SlotSet(k, v) for k, v in keep.items() if v is not None] + [FollowupAction(naming.STEP_ACTION)]
-
-
-class ActionValidateSlots(Action):
-    """Validate what a capture card's form took in (email, phone, text)."""
-
-    def name(self) -> Text:
-        return "action_validate_slot_mappings"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
-        form = naming.parse_card_name((tracker.active_loop or {}).get("name"), "form_dc")
-        dialogues = current_dialogues()
-        if not form or form[0] not in dialogues or form[1] not in dialogues[form[0]].cards:
-            return []
-        card = dialogues[form[0]].cards[form[1]]
-        slot = naming.field_slot(card.field)
-        if slot not in tracker.slots_to_validate():
-            return []
-        value = runtime.validate_capture(card.capture, tracker.get_slot(slot))
-        if value is None:
-            own = naming.invalid_response(form[0], form[1])
-            dispatcher.utter_message(response=own if own in domain.get("responses", {}) else f"utter_dc_invalid_{card.capture}")
-        return [SlotSet(slot, value)]

@@ -93,7 +93,7 @@ def test_start_sets_visit_slots_and_routes_to_the_first_card(dialogues) -> None:
 def test_resolve_entry_follows_the_compiled_rules(dialogues) -> None:
     assert resolve_entry("action_listen", "dc_start", None, dialogues) == Entry("start")
     assert resolve_entry("action_listen", "dc__shop__interested__1", None, dialogues) == Entry("enter", "shop", "email")
-    assert resolve_entry("form_dc__shop__email", None, None, dialogues) == Entry("enter", "shop", "size")
+    assert resolve_entry("form_dc__shop__email", None, None, dialogues) == Entry("captured", "shop", "email")
     assert resolve_entry(naming.STEP_ACTION, None, "shop__won", dialogues) == Entry("enter", "shop", "won")
     assert resolve_entry("utter_dc__shop__bye", None, None, dialogues) == Entry("finish", "shop", "bye")
     assert resolve_entry("utter_dc__shop__small", None, None, dialogues) == Entry("enter", "shop", "won")
@@ -113,6 +113,13 @@ def test_steps(dialogues) -> None:
     assert meeting.responses == ["utter_dc_meeting_unavailable"] and meeting.goto == "general__bye"
     goal = runtime.step(Entry("enter", "shop", "won"), dialogues, {"dc_goals": ["x.y"]})
     assert goal.slots["dc_goals"] == ["x.y", "shop.quote_requested"] and goal.goto == "shop__bye"
+    good = runtime.step(Entry("captured", "shop", "email"), dialogues, {"person_email": " Ann@X.org "})
+    assert good.slots == {"person_email": "ann@x.org"} and good.goto == "shop__size" and good.responses == []
+    bad = runtime.step(Entry("captured", "shop", "email"), dialogues, {"person_email": "nope"})
+    assert bad.slots == {"person_email": None} and bad.goto == "shop__email__ask"
+    assert bad.responses == ["utter_dc_invalid_email"]
+    own = runtime.step(Entry("captured", "svensk", "epost"), dialogues, {"person_email": "fel"})
+    assert own.responses == ["utter_dc_invalid__svensk__epost"]
     done = runtime.step(Entry("finish", "shop", "bye"), dialogues, {"dc_completed": ["general"]})
     assert done.slots["dc_completed"] == ["general", "shop"] and done.goto == naming.STOP
 

@@ -24,7 +24,6 @@ from bot.dialogues.tokens import token_fields
 FREE_TEXT_INTENTS = ("greet", "goodbye", "affirm", "deny", "book_meeting", "human", "out_of_scope", "nlu_fallback")
 CORE_ACTIONS = (
     naming.STEP_ACTION, naming.FREE_TEXT_ACTION, "action_back", "action_restart",
-    "action_validate_slot_mappings",
 )
 PAGE_SLOTS = ("page_url", "page_referrer", "page_locale", "page_time_on_page", "page_time_on_site", "page_scroll")
 STANDARD_FIELDS = (
@@ -34,7 +33,7 @@ STANDARD_FIELDS = (
 LOCALE_SLOT = "dc_locale"
 
 
-class _Dumper(yaml.SafeDumper):
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # libyaml's emitter when present
     """Stable, readable YAML: no aliases, long lines kept whole."""
 
     def ignore_aliases(self, data: Any) -> bool:
@@ -162,10 +161,10 @@ class _Builder:
         self.rule(dialogue, card, f"ask {card.id}",
                   [{"action": naming.STEP_ACTION}, {"slot_was_set": [{naming.GOTO_SLOT: ask}]}], form)
         self.rules[-1]["steps"].append({"active_loop": form})
-        after = naming.STEP_ACTION if card.end else first_action(dialogue, dialogue.cards[card.next])
+        # The step validates what the form took in, then re-asks or goes on.
         self.rule(dialogue, card, f"{card.id} captured",
                   [{"action": form}, {"active_loop": None}, {"slot_was_set": [{"requested_slot": None}]}],
-                  after, condition=[{"active_loop": form}])
+                  naming.STEP_ACTION, condition=[{"active_loop": form}])
 
     def _condition_fields(self, condition: Any) -> None:
         if isinstance(condition, dict):

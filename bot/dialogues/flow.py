@@ -35,7 +35,7 @@ def waits_after(action: str, dialogues: Mapping[str, Dialogue]) -> bool:
 class Entry:
     """What the step action is about to do: start a visit, enter a card or finish."""
 
-    kind: str  # "start" | "enter" | "finish"
+    kind: str  # "start" | "enter" | "captured" | "finish"
     dialogue: Optional[str] = None
     card: Optional[str] = None
 
@@ -63,7 +63,9 @@ def resolve_entry(
         if parsed and parsed[0] in dialogues and parsed[1] in dialogues[parsed[0]].cards:
             dialogue = dialogues[parsed[0]]
             card = dialogue.cards[parsed[1]]
-            if not is_form and card.kind == "goal":
+            if is_form:
+                return Entry("captured", dialogue.id, card.id)
+            if card.kind == "goal":
                 return Entry("enter", dialogue.id, card.id)
             return after_card(dialogue, card)
     if previous_action == naming.STEP_ACTION:

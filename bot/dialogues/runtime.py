@@ -200,6 +200,8 @@ def step(entry: Entry, dialogues: Mapping[str, Dialogue], slots: Mapping[str, An
     if entry.kind == "finish":
         return _finish(dialogue, slots, decision)
     card = dialogue.cards[entry.card]
+    if entry.kind == "captured":
+        return _captured(dialogue, card, slots, decision)
     if card.kind == "branch":
         facts = facts_from_slots(slots)
         arm = next(a for a in card.arms if a.condition is None or conditions.evaluate(a.condition, facts))
@@ -226,6 +228,25 @@ def step(entry: Entry, dialogues: Mapping[str, Dialogue], slots: Mapping[str, An
 
 
 # --- captures ----------------------------------------------------------------
+
+def invalid_response(dialogue: Dialogue, card: Card) -> str:
+    """The card's own re-prompt text, or the shared one for its kind of input."""
+    if card.invalid_text is not None:
+        return naming.invalid_response(dialogue.id, card.id)
+    return f"utter_dc_invalid_{card.capture}"
+
+
+def _captured(dialogue: Dialogue, card: Card, slots: Mapping[str, Any], decision: Decision) -> Decision:
+    """After a capture form: keep the normalised answer and go on, or say why and ask again."""
+    slot = naming.field_slot(card.field)
+    value = validate_capture(card.capture, slots.get(slot))
+    decision.slots[slot] = value
+    if value is None:
+        decision.responses.append(invalid_response(dialogue, card))
+        decision.goto = naming.goto_value(dialogue.id, card.id, ask=True)
+        return decision
+    return _go_on(dialogue, card, {**slots, slot: value}, decision)
+
 
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
 
