@@ -29,6 +29,7 @@ class Bot:
     process: subprocess.Popen
     rasa_port: int
     action_port: int
+    env: Dict[str, str] = field(default_factory=dict)
     output: List[str] = field(default_factory=list)
 
     @property
@@ -88,7 +89,7 @@ def train(env: Dict[str, str]) -> None:
 def start(env: Dict[str, str], extra: List[str] = (), timeout: float = 300) -> Bot:
     process = subprocess.Popen([PYTHON, "-m", "bot", "run", *extra], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    bot = Bot(process, int(env["DYNCHAT_RASA_PORT"]), int(env["DYNCHAT_ACTION_PORT"]))
+    bot = Bot(process, int(env["DYNCHAT_RASA_PORT"]), int(env["DYNCHAT_ACTION_PORT"]), env)
     ready = threading.Event()
 
     def pump() -> None:

@@ -126,6 +126,20 @@ def test_no_dialogue_means_no_answer(bot) -> None:
     assert bot.texts(me, "/session_start", {"url": HOME}) == []
 
 
+def test_rasa_test_core_passes_on_the_compiled_stories(bot, tmp_path: Path) -> None:
+    """Rasa's own tools work on compiled dialogues: `rasa test core` replays the stories."""
+    import subprocess
+
+    build, models = Path(bot.env["DYNCHAT_BUILD"]), Path(bot.env["DYNCHAT_MODELS"])
+    result = subprocess.run(
+        [e2e_support.PYTHON, "-m", "rasa", "test", "core", "--stories", str(build / "data" / "stories.yml"),
+         "--model", str(models / "dynchat.tar.gz"), "--out", str(tmp_path / "results")],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert "Correct:          4 / 4" in output
+
+
 def test_socketio_channel(bot) -> None:
     socketio = pytest.importorskip("socketio")
     client = socketio.Client()

@@ -176,3 +176,33 @@ def test_tokens_fill_with_defaults() -> None:
     assert tokens.render_with_slots(text, {"person_firstName": "Ann", "company_name": "Acme"}) == "Hi Ann from Acme!"
     assert tokens.render_with_slots(text, {"person_firstName": " "}) == "Hi there from !"
     assert tokens.token_fields(text) == ["person.firstName", "company.name"]
+
+
+@pytest.mark.parametrize("text,command,result", [
+    ("restart", "restart", True),
+    ("Can we start over please?", "restart", True),
+    ("börja om", "restart", True),
+    ("Robin", "restart", False),
+    ("restaurant", "restart", False),
+    ("go back", "back", True),
+    ("Tillbaka!", "back", True),
+    ("Backstrom", "back", False),
+])
+def test_commands_need_their_words(text, command, result) -> None:
+    from bot.dialogues.commands import says_command
+
+    assert says_command(text, command) is result
+
+
+def test_command_gate_demotes_guessed_restart_and_back() -> None:
+    from rasa.shared.nlu.training_data.message import Message
+
+    from bot.dialogues.commands import CommandGate
+
+    guessed = Message(data={"text": "Robin", "intent": {"name": "restart", "confidence": 0.81}})
+    said = Message(data={"text": "please go back", "intent": {"name": "back", "confidence": 0.95}})
+    other = Message(data={"text": "hi", "intent": {"name": "greet", "confidence": 0.9}})
+    CommandGate().process([guessed, said, other])
+    assert guessed.get("intent") == {"name": "nlu_fallback", "confidence": 0.81}
+    assert said.get("intent")["name"] == "back"
+    assert other.get("intent")["name"] == "greet"
