@@ -375,8 +375,12 @@ def _parse_cards(data: LMap, check: _FileChecker) -> Dict[str, Card]:
         if card is not None:
             cards[card_id] = card
     known = set(first_pos)
+    raw_by_id: Dict[str, LMap] = {}
+    for raw in cards_data:
+        if isinstance(raw, LMap) and raw.get("id") in cards:
+            raw_by_id.setdefault(raw["id"], raw)
     for card in cards.values():
-        _check_targets(card, data, cards_data, known, check)
+        _check_targets(card, raw_by_id[card.id], known, check)
     return cards
 
 
@@ -454,6 +458,9 @@ def _parse_question(raw: LMap, dialogue_id: str, common: Dict[str, Any], check: 
             if label is None:
                 continue
             value = item.get("value", label.default)
+            if isinstance(value, (dict, list)) or value is None:
+                check.error(item.pos_of("value"), "an option's 'value' must be a single text or number")
+                continue
             options.append(Option(label, str(value), target, option_intent(dialogue_id, common["id"], index + 1), pos))
     return Card(text=text, options=tuple(options), **common)
 
@@ -534,8 +541,7 @@ def _parse_meeting(raw: LMap, common: Dict[str, Any], check: _FileChecker, store
     return Card(meeting=plain, **common)
 
 
-def _check_targets(card: Card, data: LMap, cards_data: LList, known: Set[str], check: _FileChecker) -> None:
-    raw = next(r for r in cards_data if isinstance(r, LMap) and r.get("id") == card.id)
+def _check_targets(card: Card, raw: LMap, known: Set[str], check: _FileChecker) -> None:
     if card.next and card.next not in known:
         check.error(raw.pos_of("next"), f"'next' goes to card '{card.next}', which does not exist")
     for option in card.options:
