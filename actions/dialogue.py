@@ -5,7 +5,8 @@ import logging
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActionExecuted, FollowupAction, Restarted, SlotSet, UserUttered, UserUtteranceReverted
+from rasa_sdk.events import (ActionExecuted, ActiveLoop, FollowupAction, Restarted, SlotSet, UserUttered,
+                             UserUtteranceReverted)
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.dialogues import naming, runtime
@@ -49,7 +50,11 @@ class ActionStep(Action):
             logger.info("%s: %s", tracker.sender_id, line)
         for response in decision.responses:
             dispatcher.utter_message(response=response)
-        return [SlotSet(name, value) for name, value in decision.slots.items()] + [SlotSet(naming.GOTO_SLOT, decision.goto)]
+        events: List[Dict] = []
+        if entry.kind == "start" and (tracker.active_loop or {}).get("name"):
+            events += [ActiveLoop(None), SlotSet("requested_slot", None)]  # a new page leaves an open capture
+        return events + [SlotSet(name, value) for name, value in decision.slots.items()] + [
+            SlotSet(naming.GOTO_SLOT, decision.goto)]
 
 
 class ActionFreeText(Action):

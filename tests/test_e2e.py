@@ -118,6 +118,23 @@ def test_locale_variants(bot, locale, expected) -> None:
     assert invalid[0] == ("Ogiltig e-post, försök igen:" if locale.startswith("sv") else "Invalid email, try again:")
 
 
+def test_a_new_page_in_the_middle_of_a_capture_starts_its_dialogue(bot) -> None:
+    me = visitor()
+    bot.say(me, "/session_start", {"url": SHOP})
+    assert bot.texts(me, "/dc__shop__interested__1") == ["Which email should the quote go to?"]
+    assert bot.texts(me, "/session_start", {"url": HOME}) == ["Hi, I am the test bot.", "Pick a colour"]
+    assert bot.texts(me, "/dc__general__colour__1") == ["Your phone number?"]
+
+
+def test_training_again_without_changes_is_skipped(bot) -> None:
+    import subprocess
+
+    result = subprocess.run([e2e_support.PYTHON, "-m", "bot", "train"], cwd=e2e_support.ROOT, env=bot.env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "is up to date" in result.stdout
+
+
 def test_no_dialogue_means_no_answer(bot) -> None:
     me = visitor()
     bot.say(me, "/session_start", {"url": HOME})

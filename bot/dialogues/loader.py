@@ -377,7 +377,7 @@ def _parse_cards(data: LMap, check: _FileChecker) -> Dict[str, Card]:
     known = set(first_pos)
     raw_by_id: Dict[str, LMap] = {}
     for raw in cards_data:
-        if isinstance(raw, LMap) and raw.get("id") in cards:
+        if isinstance(raw, LMap) and isinstance(raw.get("id"), str) and raw["id"] in cards:
             raw_by_id.setdefault(raw["id"], raw)
     for card in cards.values():
         _check_targets(card, raw_by_id[card.id], known, check)

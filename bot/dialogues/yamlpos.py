@@ -76,7 +76,7 @@ def load_located(text: str, path: str) -> Tuple[Any, List[Tuple[Pos, str]]]:
         node = loader.get_single_node()
         if node is None:
             return None, problems
-        return _convert(node, loader, path, problems), problems
+        return _Converter(loader, path, problems).convert(node), problems
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         pos = _mark_pos(path, mark) if mark else Pos(path, 1, 1)
@@ -90,30 +90,53 @@ def load_located(text: str, path: str) -> Tuple[Any, List[Tuple[Pos, str]]]:
         loader.dispose()
 
 
-def _convert(node: yaml.Node, loader: Any, path: str, problems: list) -> Any:
-    if isinstance(node, yaml.MappingNode):
+MAX_NODES = 200_000  # far beyond any dialogue; stops alias bombs ("billion laughs")
+
+
+class _Converter:
+    """Nodes to LMap/LList/scalars; refuses recursive aliases and runaway expansion."""
+
+    def __init__(self, loader: Any, path: str, problems: List[Tuple[Pos, str]]) -> None:
+        self.loader, self.path, self.problems = loader, path, problems
+        self.open: set = set()
+        self.count = 0
+
+    def convert(self, node: yaml.Node) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise YamlError(_mark_pos(self.path, node.start_mark), "invalid YAML: too many nodes (alias expansion?)")
+        if id(node) in self.open:
+            raise YamlError(_mark_pos(self.path, node.start_mark), "invalid YAML: an alias refers to itself")
+        if not isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+            return self.loader.construct_object(node, deep=True)
+        self.open.add(id(node))
+        try:
+            return self._mapping(node) if isinstance(node, yaml.MappingNode) else self._sequence(node)
+        finally:
+            self.open.discard(id(node))
+
+    def _mapping(self, node: yaml.MappingNode) -> LMap:
         result = LMap()
-        result.pos = _mark_pos(path, node.start_mark)
+        result.pos = _mark_pos(self.path, node.start_mark)
         result.child_pos, result.key_pos = {}, {}
         for key_node, value_node in node.value:
-            key = _convert(key_node, loader, path, problems)
+            key = self.convert(key_node)
+            key_pos = _mark_pos(self.path, key_node.start_mark)
             if isinstance(key, (dict, list)):
-                problems.append((_mark_pos(path, key_node.start_mark), "a key must be a plain value"))
+                self.problems.append((key_pos, "a key must be a plain value"))
                 continue
             if key in result:
-                problems.append(
-                    (_mark_pos(path, key_node.start_mark), f"duplicate key '{key}'")
-                )
-            result[key] = _convert(value_node, loader, path, problems)
-            result.key_pos[key] = _mark_pos(path, key_node.start_mark)
-            result.child_pos[key] = _mark_pos(path, value_node.start_mark)
+                self.problems.append((key_pos, f"duplicate key '{key}'"))
+            result[key] = self.convert(value_node)
+            result.key_pos[key] = key_pos
+            result.child_pos[key] = _mark_pos(self.path, value_node.start_mark)
         return result
-    if isinstance(node, yaml.SequenceNode):
+
+    def _sequence(self, node: yaml.SequenceNode) -> LList:
         items = LList()
-        items.pos = _mark_pos(path, node.start_mark)
+        items.pos = _mark_pos(self.path, node.start_mark)
         items.child_pos, items.key_pos = {}, {}
         for index, item in enumerate(node.value):
-            items.append(_convert(item, loader, path, problems))
-            items.child_pos[index] = _mark_pos(path, item.start_mark)
+            items.append(self.convert(item))
+            items.child_pos[index] = _mark_pos(self.path, item.start_mark)
         return items
-    return loader.construct_object(node, deep=True)
