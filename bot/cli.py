@@ -100,6 +100,64 @@ def cmd_graph(args: argparse.Namespace) -> int:
     return 0
 
 
+def _progress_bar(label: str):
+    """A one-line terminal progress bar on stderr (silent when not a terminal)."""
+    import time
+
+    started = time.monotonic()
+
+    def show(done: int, total: int) -> None:
+        if not sys.stderr.isatty() or not total:
+            return
+        share = min(1.0, done / total)
+        bar = "#" * int(share * 30)
+        sys.stderr.write(f"\r{label} [{bar:<30}] {share:6.1%} {time.monotonic() - started:6.1f}s")
+        sys.stderr.flush()
+
+    return show
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from bot.marketo.bulk_csv import import_csv
+    from bot.marketo.fields import FieldMapError, load_field_map
+    from bot.store.visitors import VisitorStore
+
+    try:
+        mapping = load_field_map(settings().field_map)
+        report = import_csv(args.file, VisitorStore(settings().database_url), mapping,
+                            progress=_progress_bar("importing"))
+    except (FieldMapError, ValueError) as exc:
+        print(f"dynchat: {args.file}: {exc}", file=sys.stderr)
+        return 1
+    if sys.stderr.isatty():
+        sys.stderr.write("\n")
+    for problem in report.header_problems:
+        print(f"{args.file}: {problem}", file=sys.stderr)
+    for problem in report.problems[: args.show_problems]:
+        print(f"{args.file}: {problem}", file=sys.stderr)
+    if len(report.problems) > args.show_problems:
+        print(f"... and {len(report.problems) - args.show_problems} more rows with problems", file=sys.stderr)
+    rate = report.loaded / report.seconds if report.seconds else 0
+    print(f"imported {report.loaded} of {report.records} rows in {report.seconds:.1f}s ({rate:,.0f} leads/s); "
+          f"{len(report.problems)} skipped")
+    return 0
+
+
+def cmd_visitors_lookup(args: argparse.Namespace) -> int:
+    import json
+
+    from bot.store.visitors import VisitorStore
+
+    store = VisitorStore(settings().database_url)
+    visitor = store.by_email(args.email) if args.email else store.by_cookie(args.cookie)
+    if visitor is None:
+        print("no such visitor", file=sys.stderr)
+        return 1
+    print(json.dumps({"lead_id": visitor.lead_id, "email": visitor.email, "updated_at": visitor.updated_at,
+                      "attributes": dict(visitor.attributes)}, indent=2, ensure_ascii=False, sort_keys=True))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="dynchat", description="Dynamic Chat for Rasa")
     commands = root.add_subparsers(dest="command", required=True)
@@ -123,6 +181,16 @@ def parser() -> argparse.ArgumentParser:
     graph.add_argument("--format", choices=("mermaid", "svg"), default="mermaid")
     graph.add_argument("--output", "-o", help="write to this file instead of standard output")
     graph.set_defaults(run=cmd_graph)
+    import_ = commands.add_parser("import", help="load a Marketo bulk-extract CSV into the visitor store")
+    import_.add_argument("file", help="the CSV file (header: id, then Marketo field names)")
+    import_.add_argument("--show-problems", type=int, default=50, help="how many bad rows to list (default 50)")
+    import_.set_defaults(run=cmd_import)
+    visitors = commands.add_parser("visitors", help="the local visitor store").add_subparsers(dest="what", required=True)
+    lookup = visitors.add_parser("lookup", help="find a visitor by email or Munchkin cookie")
+    by = lookup.add_mutually_exclusive_group(required=True)
+    by.add_argument("--email")
+    by.add_argument("--cookie")
+    lookup.set_defaults(run=cmd_visitors_lookup)
     return root
 
 

@@ -21,6 +21,8 @@ class Settings:
     rasa_port: int
     action_port: int
     host: str
+    database_url: str      # SQLite file by default; PostgreSQL when DATABASE_URL says so
+    field_map: Path        # Marketo field -> person.*/company.* additions (optional file)
 
     @property
     def manifest(self) -> Path:
@@ -46,6 +48,8 @@ def from_environment(env: Mapping[str, str]) -> Settings:
         rasa_port=int(env.get("DYNCHAT_RASA_PORT", "5005")),
         action_port=int(env.get("DYNCHAT_ACTION_PORT", "5055")),
         host=env.get("DYNCHAT_HOST", "127.0.0.1"),
+        database_url=env.get("DATABASE_URL") or f"sqlite:///{path('DYNCHAT_VAR', 'var') / 'dynchat.db'}",
+        field_map=path("DYNCHAT_FIELD_MAP", "data/marketo_fields.yml"),
     )
 
 

@@ -1,0 +1,154 @@
+"""Visitor records: bulk upserts (fast paths for SQLite and PostgreSQL) and lookups.
+
+Lookups are what a visit start waits for, so they are single indexed
+queries; bulk upserts are what an import or sync spends its time in, so they
+go straight to the driver's executemany / execute_values.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+from sqlalchemy import create_engine, event, select
+from sqlalchemy.engine import Engine
+
+from bot.store.schema import cookies, metadata, visitors
+
+
+@dataclass(frozen=True)
+class Visitor:
+    """A known lead: Marketo id, email and contract fields (`person.*`, `company.*`)."""
+
+    lead_id: int
+    email: Optional[str]
+    attributes: Mapping[str, Any]
+    updated_at: Optional[str] = None
+
+
+Row = Tuple[int, Optional[str], str, Optional[str]]  # lead_id, email, attributes JSON, updated_at
+
+
+def normal_email(email: Optional[str]) -> Optional[str]:
+    email = (email or "").strip().lower()
+    return email or None
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")      # readers do not wait for an import
+    cursor.execute("PRAGMA synchronous=NORMAL")    # durable at checkpoints, safe with WAL
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+_engines: Dict[str, Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def engine_for(url: str) -> Engine:
+    """One engine per URL and process; creates the tables on first use."""
+    with _engines_lock:
+        engine = _engines.get(url)
+        if engine is None:
+            if url.startswith("sqlite:///"):
+                from pathlib import Path
+
+                Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(url, future=True, pool_pre_ping=not url.startswith("sqlite"))
+            if engine.dialect.name == "sqlite":
+                event.listen(engine, "connect", _sqlite_pragmas)
+            metadata.create_all(engine)
+            _engines[url] = engine
+        return engine
+
+
+def dispose_engine(url: str) -> None:
+    """Close the pooled connections of `url` (tests drop their databases)."""
+    with _engines_lock:
+        engine = _engines.pop(url, None)
+    if engine is not None:
+        engine.dispose()
+
+
+class VisitorStore:
+    """Read and write visitors in the store at `url`."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = engine_for(url)
+        self.dialect = self.engine.dialect.name
+
+    # --- writing ------------------------------------------------------------
+    def upsert_rows(self, rows: Sequence[Row]) -> None:
+        """Insert or replace visitors in one transaction (all or nothing)."""
+        if not rows:
+            return
+        raw = self.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            if self.dialect == "postgresql":
+                from psycopg2.extras import execute_values
+
+                execute_values(cursor, (
+                    "INSERT INTO dc_visitors (lead_id, email, attributes, updated_at) VALUES %s "
+                    "ON CONFLICT (lead_id) DO UPDATE SET email = EXCLUDED.email, "
+                    "attributes = EXCLUDED.attributes, updated_at = EXCLUDED.updated_at"), rows, page_size=2000)
+            else:
+                cursor.executemany(
+                    "INSERT INTO dc_visitors (lead_id, email, attributes, updated_at) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (lead_id) DO UPDATE SET email = excluded.email, "
+                    "attributes = excluded.attributes, updated_at = excluded.updated_at", rows)
+            raw.commit()
+        except BaseException:
+            raw.rollback()
+            raise
+        finally:
+            raw.close()
+
+    def upsert(self, visitors_: Iterable[Visitor]) -> None:
+        self.upsert_rows([(v.lead_id, normal_email(v.email), json.dumps(dict(v.attributes), ensure_ascii=False),
+                           v.updated_at) for v in visitors_])
+
+    def associate_cookie(self, cookie: str, lead_id: int) -> None:
+        """Remember that this Munchkin cookie belongs to this lead (a later visit is known)."""
+        with self.engine.begin() as connection:
+            if self.dialect == "postgresql":
+                from sqlalchemy.dialects.postgresql import insert
+            else:
+                from sqlalchemy.dialects.sqlite import insert
+            statement = insert(cookies).values(cookie=cookie, lead_id=lead_id)
+            connection.execute(statement.on_conflict_do_update(index_elements=["cookie"], set_={"lead_id": lead_id}))
+
+    # --- reading ------------------------------------------------------------
+    @staticmethod
+    def _visitor(row: Any) -> Visitor:
+        return Visitor(int(row.lead_id), row.email, json.loads(row.attributes), row.updated_at)
+
+    def by_lead_id(self, lead_id: int) -> Optional[Visitor]:
+        with self.engine.connect() as connection:
+            row = connection.execute(select(visitors).where(visitors.c.lead_id == lead_id)).first()
+        return self._visitor(row) if row else None
+
+    def by_email(self, email: str) -> Optional[Visitor]:
+        """The most recently updated lead with this email (Marketo allows duplicates)."""
+        wanted = normal_email(email)
+        if not wanted:
+            return None
+        query = (select(visitors).where(visitors.c.email == wanted)
+                 .order_by(visitors.c.updated_at.desc(), visitors.c.lead_id.desc()).limit(1))
+        with self.engine.connect() as connection:
+            row = connection.execute(query).first()
+        return self._visitor(row) if row else None
+
+    def by_cookie(self, cookie: str) -> Optional[Visitor]:
+        query = select(visitors).join(cookies, cookies.c.lead_id == visitors.c.lead_id).where(cookies.c.cookie == cookie)
+        with self.engine.connect() as connection:
+            row = connection.execute(query).first()
+        return self._visitor(row) if row else None
+
+    def count(self) -> int:
+        from sqlalchemy import func
+
+        with self.engine.connect() as connection:
+            return int(connection.execute(select(func.count()).select_from(visitors)).scalar_one())
