@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.dialogues import naming, runtime
 from bot.dialogues.catalog import current_dialogues
 from bot.dialogues.flow import resolve_entry
+from bot.store import identify
 
 logger = logging.getLogger(__name__)
 
@@ -41,11 +42,20 @@ class ActionStep(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
         dialogues = current_dialogues()
         entry = resolve_entry(_previous_action(tracker), _latest_intent(tracker), tracker.get_slot(naming.GOTO_SLOT), dialogues)
+        declared = domain.get("slots", {}).keys()
         if entry.kind == "start":
             prefer = None if _latest_intent(tracker) == naming.START_INTENT else tracker.get_slot("dc_dialogue")
-            decision = runtime.start(dialogues, _visit_metadata(tracker), tracker.get_slot("dc_completed") or [], prefer)
+            metadata = _visit_metadata(tracker)
+            visitor = identify.identify_visit(identify.default_store(), metadata)
+            decision = runtime.start(dialogues, metadata, tracker.get_slot("dc_completed") or [], prefer,
+                                     visitor.attributes if visitor else None)
+            if visitor:
+                decision.slots.update(identify.known_slots(visitor, declared))
         else:
             decision = runtime.step(entry, dialogues, tracker.current_slot_values())
+            typed = decision.slots.get(naming.field_slot("person.email")) if entry.kind == "captured" else None
+            if typed and not tracker.get_slot("dc_known"):
+                decision.slots.update(_match_typed_email(tracker, typed, declared))
         for line in decision.log:
             logger.info("%s: %s", tracker.sender_id, line)
         for response in decision.responses:
@@ -55,6 +65,21 @@ class ActionStep(Action):
             events += [ActiveLoop(None), SlotSet("requested_slot", None)]  # a new page leaves an open capture
         return events + [SlotSet(name, value) for name, value in decision.slots.items()] + [
             SlotSet(naming.GOTO_SLOT, decision.goto)]
+
+
+def _match_typed_email(tracker: Tracker, email: str, declared) -> Dict[str, Any]:
+    """A typed email of a known lead makes the visit known and ties the cookie to the lead."""
+    store = identify.default_store()
+    visitor = store.by_email(email)
+    if visitor is None:
+        return {}
+    cookie = (tracker.get_slot("dc_visit") or {}).get("mkto_trk")
+    if cookie:
+        store.associate_cookie(str(cookie), visitor.lead_id)
+    logger.info("%s: identified as lead %s by the email they typed", tracker.sender_id, visitor.lead_id)
+    slots = identify.known_slots(visitor, declared)
+    slots.pop(naming.field_slot("person.email"), None)  # keep what the visitor typed
+    return slots
 
 
 class ActionFreeText(Action):

@@ -31,17 +31,6 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
-@pytest.fixture
-def project_env(tmp_path: Path) -> dict:
-    """Environment for a subprocess that works on a copy-free project with its own build."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT)
-    env["DYNCHAT_PROJECT"] = str(ROOT)
-    env["DYNCHAT_BUILD"] = str(tmp_path / "build")
-    env["DYNCHAT_MODELS"] = str(tmp_path / "models")
-    return env
-
-
 POSTGRES_SERVER = os.environ.get("DYNCHAT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 
 

@@ -185,7 +185,8 @@ class _Builder:
             "values": sorted(set(self.goto_values)) + [naming.STOP], "mappings": [{"type": "custom"}],
         }
         for name, slot_type in (("dc_dialogue", "text"), (LOCALE_SLOT, "text"), ("dc_completed", "list"),
-                                ("dc_goals", "list"), ("dc_known", "bool"), ("dc_visit", "any")):
+                                ("dc_goals", "list"), ("dc_known", "bool"), ("dc_visit", "any"),
+                                ("dc_lead_id", "any")):
             slots[name] = {"type": slot_type, "influence_conversation": False, "mappings": [{"type": "custom"}]}
         for name in PAGE_SLOTS:
             slots[name] = {"type": "any", "influence_conversation": False, "mappings": [{"type": "custom"}]}

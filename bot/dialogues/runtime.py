@@ -73,10 +73,14 @@ class Visit:
     attributes: Mapping[str, Any] = field(default_factory=dict)  # field -> value
 
 
-def visit_from_metadata(metadata: Optional[Mapping[str, Any]]) -> Visit:
-    """Read the widget's metadata (url, locale, email, person/company attributes...)."""
+def visit_from_metadata(metadata: Optional[Mapping[str, Any]], known_attributes: Optional[Mapping[str, Any]] = None) -> Visit:
+    """Read the widget's metadata (url, locale, email, person/company attributes...).
+
+    `known_attributes` are those of the lead the visitor was identified as
+    (cookie or email); they make the visit known.
+    """
     metadata = metadata or {}
-    attributes: Dict[str, Any] = {}
+    attributes: Dict[str, Any] = dict(known_attributes or {})
     for prefix in ("person", "company"):
         values = metadata.get(prefix)
         if isinstance(values, Mapping):
@@ -86,7 +90,7 @@ def visit_from_metadata(metadata: Optional[Mapping[str, Any]]) -> Visit:
     if metadata.get("email"):
         attributes["person.email"] = str(metadata["email"]).strip()
     page = {name: metadata.get(name) for name in PAGE_METADATA if metadata.get(name) is not None}
-    known = bool(metadata.get("known") or attributes.get("person.email"))
+    known = bool(known_attributes is not None or metadata.get("known") or attributes.get("person.email"))
     return Visit(url=metadata.get("url"), locale=metadata.get("locale"), known=known, page=page, attributes=attributes)
 
 
@@ -160,9 +164,9 @@ def start_slots(dialogue: Optional[Dialogue], visit: Visit, metadata: Mapping[st
 
 
 def start(dialogues: Mapping[str, Dialogue], metadata: Mapping[str, Any], completed: Sequence[str],
-          prefer: Optional[str] = None) -> Decision:
+          prefer: Optional[str] = None, known_attributes: Optional[Mapping[str, Any]] = None) -> Decision:
     """Open a visit: pick the dialogue (or keep `prefer` after a restart) and go to its start."""
-    visit = visit_from_metadata(metadata)
+    visit = visit_from_metadata(metadata, known_attributes)
     dialogue = dialogues.get(prefer) if prefer else None
     if dialogue is None:
         dialogue = choose_dialogue(dialogues.values(), visit, completed)
