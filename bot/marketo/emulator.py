@@ -1,0 +1,352 @@
+"""A Marketo REST API emulator for tests and demos: a real HTTP server on loopback.
+
+It speaks the documented protocol: identity OAuth (client credentials, tokens
+that live `token_ttl` seconds and are reused while valid), `Authorization:
+Bearer` only, errors as HTTP 200 with `success: false` and Marketo's codes,
+the rate limit (100 calls per 20 s -> 606), the concurrency limit (10 -> 615)
+and the daily quota (-> 607), record-level errors, lead lookups by email or
+cookie (GET, or POST with `_method=GET`), cookie association, createOrUpdate,
+push and external activities. `/_emulator/*` switches inject faults (codes,
+HTTP 5xx, slowness, expired tokens) and report what the server saw, so tests
+can measure the client from the outside.
+
+Run: python -m bot.marketo.emulator --port 8899 [--seed leads.csv]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import csv
+import itertools
+import secrets
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Deque, Dict, List, Optional
+
+from sanic import Sanic, response
+from sanic.request import Request
+
+MAX_BATCH = 300
+ERRORS = {
+    "601": "Access token invalid", "602": "Access token expired", "603": "Access denied",
+    "604": "Request timed out", "606": "Max rate limit '{limit}' exceeded with in '{window}' secs",
+    "607": "Daily quota reached", "608": "API Temporarily Unavailable", "609": "Invalid JSON",
+    "610": "Requested resource not found", "611": "System error", "615": "Concurrent access limit reached",
+    "701": "{what} cannot be blank", "713": "Transient Error", "1003": "Invalid value",
+    "1004": "Lead not found", "1005": "Lead already exists", "1006": "Field '{what}' not found",
+    "1007": "Multiple leads match the lookup criteria", "1012": "Invalid cookie value '{what}'",
+}
+LEAD_FIELDS = ("email", "firstName", "lastName", "title", "phone", "company", "industry", "numberOfEmployees",
+               "country", "city", "annualRevenue", "website", "leadScore", "createdAt", "updatedAt")
+
+
+@dataclass
+class Faults:
+    """Injected failures, consumed one per matching API call."""
+
+    codes: Deque[str] = field(default_factory=collections.deque)      # e.g. "606", "615", "604"
+    http_statuses: Deque[int] = field(default_factory=collections.deque)  # e.g. 503
+    delays: Deque[float] = field(default_factory=collections.deque)
+
+
+@dataclass
+class State:
+    client_id: str
+    client_secret: str
+    token_ttl: int = 3600
+    rate_limit: int = 100
+    rate_window: float = 20.0
+    max_concurrent: int = 10
+    daily_quota: int = 50000
+    leads: Dict[int, Dict[str, Any]] = field(default_factory=dict)
+    cookies: Dict[str, int] = field(default_factory=dict)
+    tokens: Dict[str, float] = field(default_factory=dict)  # token -> expiry (monotonic)
+    current_token: Optional[str] = None
+    call_times: Deque[float] = field(default_factory=collections.deque)
+    all_call_times: List[float] = field(default_factory=list)
+    in_flight: int = 0
+    max_in_flight: int = 0
+    calls_today: int = 0
+    token_requests: int = 0
+    activities: List[Dict[str, Any]] = field(default_factory=list)
+    errors_returned: collections.Counter = field(default_factory=collections.Counter)
+    requests_seen: collections.Counter = field(default_factory=collections.Counter)  # "POST /path" -> n
+    faults: Faults = field(default_factory=Faults)
+    next_id: itertools.count = field(default_factory=lambda: itertools.count(1_000_000))
+
+    def emails(self, email: str) -> List[int]:
+        wanted = email.strip().lower()
+        return sorted(i for i, lead in self.leads.items() if str(lead.get("email", "")).lower() == wanted)
+
+
+def _request_id() -> str:
+    return f"{secrets.token_hex(2)}#{uuid.uuid4().hex[:11]}"
+
+
+def _now_iso() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def error(state: State, code: str, **details: Any) -> response.HTTPResponse:
+    state.errors_returned[code] += 1
+    message = ERRORS.get(code, "Error").format(limit=state.rate_limit, window=int(state.rate_window), **details)
+    return response.json({"requestId": _request_id(), "success": False, "errors": [{"code": code, "message": message}]})
+
+
+def ok(result: Any = None, **extra: Any) -> response.HTTPResponse:
+    body: Dict[str, Any] = {"requestId": _request_id(), "success": True}
+    if result is not None:
+        body["result"] = result
+    body.update(extra)
+    return response.json(body)
+
+
+def create_app(state: State) -> Sanic:
+    app = Sanic(f"marketo_emulator_{uuid.uuid4().hex[:8]}", configure_logging=False)
+
+    @app.middleware("request")
+    async def gatekeeper(request: Request):
+        if not request.path.startswith(("/rest/", "/bulk/")):
+            return None
+        now = time.monotonic()
+        state.requests_seen[f"{request.method} {request.path}{'?_method=GET' if request.args.get('_method') else ''}"] += 1
+        state.all_call_times.append(now)
+        state.in_flight += 1
+        state.max_in_flight = max(state.max_in_flight, state.in_flight)
+        request.ctx.counted = True
+        if state.faults.delays:
+            await asyncio.sleep(state.faults.delays.popleft())
+        if state.faults.http_statuses:
+            status = state.faults.http_statuses.popleft()
+            return response.text("Service Unavailable", status=status)
+        auth = request.headers.get("authorization", "")
+        token = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
+        if not token or token not in state.tokens:
+            return error(state, "601")
+        if state.tokens[token] <= now:
+            return error(state, "602")
+        if state.faults.codes:
+            return error(state, state.faults.codes.popleft())
+        while state.call_times and state.call_times[0] <= now - state.rate_window:
+            state.call_times.popleft()
+        state.call_times.append(now)
+        if len(state.call_times) > state.rate_limit:
+            return error(state, "606")
+        if state.in_flight > state.max_concurrent:
+            return error(state, "615")
+        state.calls_today += 1
+        if state.calls_today > state.daily_quota:
+            return error(state, "607")
+        return None
+
+    @app.middleware("response")
+    async def release(request: Request, _response):
+        if getattr(request.ctx, "counted", False):
+            request.ctx.counted = False
+            state.in_flight -= 1
+
+    @app.get("/identity/oauth/token")
+    async def token(request: Request):
+        state.token_requests += 1
+        if request.args.get("grant_type") != "client_credentials":
+            return response.json({"error": "invalid_request", "error_description": "Unsupported grant type"}, status=400)
+        if request.args.get("client_id") != state.client_id or request.args.get("client_secret") != state.client_secret:
+            return response.json({"error": "unauthorized", "error_description": "Bad client credentials"}, status=401)
+        now = time.monotonic()
+        current = state.current_token
+        if current is None or state.tokens.get(current, 0) <= now:
+            current = f"{uuid.uuid4()}:ab"
+            state.current_token = current
+            state.tokens[current] = now + state.token_ttl
+        remaining = max(0, int(state.tokens[current] - now))
+        return response.json({"access_token": current, "token_type": "bearer", "expires_in": remaining,
+                              "scope": "apiuser@example.com"})
+
+    def _fields(request_fields: Optional[str]) -> List[str]:
+        return [f for f in (request_fields or "").split(",") if f] or ["email", "firstName", "lastName",
+                                                                        "updatedAt", "createdAt"]
+
+    def _project(lead_id: int, fields: List[str]) -> Dict[str, Any]:
+        lead = state.leads[lead_id]
+        record: Dict[str, Any] = {"id": lead_id}
+        for name in fields:
+            if name != "id":
+                record[name] = lead.get(name)
+        return record
+
+    def _lookup(params: Dict[str, str]):
+        filter_type = params.get("filterType")
+        values = [v for v in (params.get("filterValues") or "").split(",") if v]
+        if not filter_type:
+            return error(state, "701", what="filterType")
+        if not values:
+            return error(state, "701", what="filterValues")
+        if len(values) > MAX_BATCH:
+            return error(state, "1003")
+        fields = _fields(params.get("fields"))
+        unknown = [f for f in fields if f not in LEAD_FIELDS and f != "id"
+                   and not any(f in lead for lead in state.leads.values())]
+        if unknown:
+            return error(state, "1006", what=unknown[0])
+        if filter_type == "email":
+            ids = [i for value in values for i in state.emails(value)]
+        elif filter_type == "cookies":
+            ids = [state.cookies[v] for v in values if v in state.cookies]
+        elif filter_type == "id":
+            ids = [int(v) for v in values if v.isdigit() and int(v) in state.leads]
+        else:
+            return error(state, "1003")
+        return ok([_project(i, fields) for i in dict.fromkeys(ids)])
+
+    @app.get("/rest/v1/leads.json")
+    async def leads_get(request: Request):
+        return _lookup({k: request.args.get(k) for k in request.args})
+
+    @app.post("/rest/v1/leads.json")
+    async def leads_post(request: Request):
+        if request.args.get("_method") == "GET":
+            return _lookup({k: request.form.get(k) for k in request.form})
+        try:
+            body = request.json
+        except Exception:  # sanic raises InvalidUsage for bad JSON
+            body = None
+        if not isinstance(body, dict) or not isinstance(body.get("input"), list):
+            return error(state, "609")
+        return ok(_upsert(body.get("input"), body.get("action", "createOrUpdate"), body.get("lookupField", "email")))
+
+    @app.post("/rest/v1/leads/push.json")
+    async def push(request: Request):
+        body = request.json if request.json is not None else {}
+        if not isinstance(body.get("input"), list):
+            return error(state, "609")
+        return ok(_upsert(body["input"], "createOrUpdate", body.get("lookupField", "email")))
+
+    def _upsert(records: List[Any], action: str, lookup: str) -> List[Dict[str, Any]]:
+        if len(records) > MAX_BATCH:
+            return [{"status": "skipped", "reasons": [{"code": "1003", "message": "Too many records"}]}]
+        results = []
+        for record in records:
+            if not isinstance(record, dict) or not record.get(lookup):
+                results.append({"status": "skipped", "reasons": [{"code": "1003", "message": ERRORS["1003"]}]})
+                continue
+            matches = state.emails(record[lookup]) if lookup == "email" else [
+                i for i, lead in state.leads.items() if lead.get(lookup) == record[lookup]]
+            if len(matches) > 1 and action != "createOnly":
+                results.append({"status": "skipped", "reasons": [{"code": "1007", "message": ERRORS["1007"]}]})
+            elif matches and action == "createOnly":
+                results.append({"status": "skipped", "reasons": [{"code": "1005", "message": ERRORS["1005"]}]})
+            elif not matches and action == "updateOnly":
+                results.append({"status": "skipped", "reasons": [{"code": "1004", "message": ERRORS["1004"]}]})
+            elif matches:
+                state.leads[matches[0]].update({k: v for k, v in record.items() if k != "id"})
+                state.leads[matches[0]]["updatedAt"] = _now_iso()
+                results.append({"id": matches[0], "status": "updated"})
+            else:
+                lead_id = next(state.next_id)
+                state.leads[lead_id] = {**{k: v for k, v in record.items() if k != "id"},
+                                        "createdAt": _now_iso(), "updatedAt": _now_iso()}
+                results.append({"id": lead_id, "status": "created"})
+        return results
+
+    @app.post("/rest/v1/leads/<lead_id:int>/associate.json")
+    async def associate(request: Request, lead_id: int):
+        cookie = request.args.get("cookie")
+        if not cookie:
+            return error(state, "701", what="cookie")
+        if "&token:" not in cookie or not cookie.startswith("id:"):
+            return error(state, "1012", what=cookie[:40])
+        if lead_id not in state.leads:
+            return error(state, "1004")
+        state.cookies[cookie] = lead_id
+        return ok()
+
+    @app.post("/rest/v1/activities/external.json")
+    async def external_activities(request: Request):
+        body = request.json if request.json is not None else {}
+        records = body.get("input")
+        if not isinstance(records, list):
+            return error(state, "609")
+        if len(records) > MAX_BATCH:
+            return error(state, "1003")
+        results = []
+        for record in records:
+            if not isinstance(record, dict) or record.get("leadId") not in state.leads:
+                results.append({"status": "skipped", "reasons": [{"code": "1004", "message": ERRORS["1004"]}]})
+            elif not record.get("activityTypeId") or not record.get("primaryAttributeValue"):
+                results.append({"status": "skipped", "reasons": [{"code": "1003", "message": ERRORS["1003"]}]})
+            else:
+                activity_id = len(state.activities) + 1
+                state.activities.append({**record, "id": activity_id})
+                results.append({"id": activity_id, "status": "added"})
+        return ok(results)
+
+    # --- switches and measurements for tests ---------------------------------
+    @app.post("/_emulator/faults")
+    async def faults(request: Request):
+        body = request.json or {}
+        state.faults.codes.extend(str(c) for c in body.get("codes", []))
+        state.faults.http_statuses.extend(int(s) for s in body.get("http_statuses", []))
+        state.faults.delays.extend(float(d) for d in body.get("delays", []))
+        if body.get("expire_tokens"):
+            for token_value in state.tokens:
+                state.tokens[token_value] = 0
+        for name in ("token_ttl", "rate_limit", "max_concurrent", "daily_quota"):
+            if name in body:
+                setattr(state, name, int(body[name]))
+        if "rate_window" in body:
+            state.rate_window = float(body["rate_window"])
+        return response.json({"ok": True})
+
+    @app.get("/_emulator/stats")
+    async def stats(request: Request):
+        window = float(request.args.get("window", state.rate_window))
+        times, busiest, start = state.all_call_times, 0, 0
+        for end in range(len(times)):
+            while times[end] - times[start] >= window:
+                start += 1
+            busiest = max(busiest, end - start + 1)
+        return response.json({
+            "calls": len(times), "busiest_window_calls": busiest, "window": window,
+            "max_in_flight": state.max_in_flight, "token_requests": state.token_requests,
+            "errors": dict(state.errors_returned), "activities": state.activities,
+            "cookies": state.cookies, "leads": len(state.leads), "requests": dict(state.requests_seen),
+        })
+
+    @app.get("/_emulator/health")
+    async def health(_request: Request):
+        return response.json({"ok": True})
+
+    return app
+
+
+def seed_from_csv(state: State, path: str) -> None:
+    """Leads from a CSV with an `id` column and Marketo field names (`cookies`: ;-separated)."""
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        for row in csv.DictReader(handle):
+            lead_id = int(row.pop("id"))
+            cookies = row.pop("cookies", "") or ""
+            state.leads[lead_id] = {k: (None if v in ("", "null") else v) for k, v in row.items()}
+            state.leads[lead_id].setdefault("createdAt", "2026-01-01T00:00:00Z")
+            state.leads[lead_id].setdefault("updatedAt", state.leads[lead_id]["createdAt"])
+            for cookie in filter(None, (c.strip() for c in cookies.split(";"))):
+                state.cookies[cookie] = lead_id
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Marketo REST API emulator (loopback only)")
+    parser.add_argument("--port", type=int, default=8899)
+    parser.add_argument("--seed", help="CSV of leads to start with")
+    parser.add_argument("--client-id", default="emulator-client")
+    parser.add_argument("--client-secret", default="emulator-secret")
+    parser.add_argument("--token-ttl", type=int, default=3600)
+    args = parser.parse_args()
+    state = State(args.client_id, args.client_secret, token_ttl=args.token_ttl)
+    if args.seed:
+        seed_from_csv(state, args.seed)
+    create_app(state).run(host="127.0.0.1", port=args.port, access_log=False, workers=1)
+
+
+if __name__ == "__main__":
+    main()
