@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.dialogues import naming, runtime
 from bot.dialogues.catalog import current_dialogues
 from bot.dialogues.flow import resolve_entry
+from bot.marketo import leads, writeback
 from bot.store import identify
 
 logger = logging.getLogger(__name__)
@@ -55,7 +56,11 @@ class ActionStep(Action):
             decision = runtime.step(entry, dialogues, tracker.current_slot_values())
             typed = decision.slots.get(naming.field_slot("person.email")) if entry.kind == "captured" else None
             if typed and not tracker.get_slot("dc_known"):
-                decision.slots.update(_match_typed_email(tracker, typed, declared))
+                known = _match_typed_email(tracker, typed, declared)
+                decision.slots.update(known)
+                if known:
+                    decision.events.insert(0, ("triggered", {"dialogue": tracker.get_slot("dc_dialogue") or ""}))
+        writeback.chat_events(decision.events, decision.slots.get("dc_lead_id", tracker.get_slot("dc_lead_id")))
         for line in decision.log:
             logger.info("%s: %s", tracker.sender_id, line)
         for response in decision.responses:
@@ -70,12 +75,15 @@ class ActionStep(Action):
 def _match_typed_email(tracker: Tracker, email: str, declared) -> Dict[str, Any]:
     """A typed email of a known lead makes the visit known and ties the cookie to the lead."""
     store = identify.default_store()
-    visitor = store.by_email(email)
-    if visitor is None:
-        return {}
+    visitor = identify.identify(store, email=email)
     cookie = (tracker.get_slot("dc_visit") or {}).get("mkto_trk")
+    if visitor is None:
+        captured = runtime.facts_from_slots({**tracker.current_slot_values(), naming.field_slot("person.email"): email})
+        writeback.new_lead(leads.marketo_record(captured, leads.field_map()), cookie)
+        return {}
     if cookie:
         store.associate_cookie(str(cookie), visitor.lead_id)
+        writeback.visitor_identified(visitor.lead_id, str(cookie))
     logger.info("%s: identified as lead %s by the email they typed", tracker.sender_id, visitor.lead_id)
     slots = identify.known_slots(visitor, declared)
     slots.pop(naming.field_slot("person.email"), None)  # keep what the visitor typed

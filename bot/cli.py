@@ -158,6 +158,37 @@ def cmd_visitors_lookup(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_outbox_status(args: argparse.Namespace) -> int:
+    from bot.store.outbox import Outbox
+
+    status = Outbox(settings().database_url).status()
+    oldest = f"{status.oldest_pending_seconds:.0f}s" if status.oldest_pending_seconds is not None else "-"
+    print(f"pending {status.pending} (due now {status.due}), sent {status.sent}, refused by Marketo {status.failed}, "
+          f"oldest pending {oldest}, last error {status.last_error or '-'}")
+    return 0
+
+
+def cmd_outbox_flush(args: argparse.Namespace) -> int:
+    from bot.marketo import leads, writeback
+    from bot.store.outbox import Outbox
+
+    client = leads.configured_client()
+    if client is None:
+        print("dynchat: Marketo is not configured (set MARKETO_BASE_URL, MARKETO_CLIENT_ID, MARKETO_CLIENT_SECRET)",
+              file=sys.stderr)
+        return 1
+    box = Outbox(settings().database_url)
+    total = writeback.FlushReport()
+    while True:
+        report = writeback.flush(box, client, writeback.activity_type_ids(settings().marketo))
+        total.sent, total.retried, total.refused = (total.sent + report.sent, total.retried + report.retried,
+                                                    total.refused + report.refused)
+        if report.sent + report.retried + report.refused == 0 or report.retried:
+            break
+    print(f"sent {total.sent}, to retry later {total.retried}, refused by Marketo {total.refused}")
+    return 0 if not total.retried else 2
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="dynchat", description="Dynamic Chat for Rasa")
     commands = root.add_subparsers(dest="command", required=True)
@@ -191,6 +222,10 @@ def parser() -> argparse.ArgumentParser:
     by.add_argument("--email")
     by.add_argument("--cookie")
     lookup.set_defaults(run=cmd_visitors_lookup)
+    outbox = commands.add_parser("outbox", help="what waits to be written to Marketo").add_subparsers(
+        dest="what", required=True)
+    outbox.add_parser("status", help="pending, sent and refused messages").set_defaults(run=cmd_outbox_status)
+    outbox.add_parser("flush", help="send what is due now").set_defaults(run=cmd_outbox_flush)
     return root
 
 

@@ -23,6 +23,7 @@ class Settings:
     host: str
     database_url: str      # SQLite file by default; PostgreSQL when DATABASE_URL says so
     field_map: Path        # Marketo field -> person.*/company.* additions (optional file)
+    marketo: Mapping[str, str]  # MARKETO_* variables; empty when Marketo is not configured
 
     @property
     def manifest(self) -> Path:
@@ -50,6 +51,7 @@ def from_environment(env: Mapping[str, str]) -> Settings:
         host=env.get("DYNCHAT_HOST", "127.0.0.1"),
         database_url=env.get("DATABASE_URL") or f"sqlite:///{path('DYNCHAT_VAR', 'var') / 'dynchat.db'}",
         field_map=path("DYNCHAT_FIELD_MAP", "data/marketo_fields.yml"),
+        marketo={key: value for key, value in env.items() if key.startswith("MARKETO_") and value},
     )
 
 

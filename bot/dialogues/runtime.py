@@ -137,6 +137,8 @@ class Decision:
     slots: Dict[str, Any] = field(default_factory=dict)
     responses: List[str] = field(default_factory=list)
     log: List[str] = field(default_factory=list)
+    # what happened, for Marketo activities: ("triggered" | "goal" | "captured" | "completed", details)
+    events: List[Tuple[str, Dict[str, Any]]] = field(default_factory=list)
 
 
 def facts_from_slots(slots: Mapping[str, Any]) -> Dict[str, Any]:
@@ -176,6 +178,7 @@ def start(dialogues: Mapping[str, Dialogue], metadata: Mapping[str, Any], comple
         return decision
     decision.goto = naming.goto_value(dialogue.id, dialogue.start)
     decision.log.append(f"dialogue '{dialogue.id}' chosen (priority {dialogue.priority})")
+    decision.events.append(("triggered", {"dialogue": dialogue.id, "page": visit.url or ""}))
     return decision
 
 
@@ -186,6 +189,7 @@ def _finish(dialogue: Dialogue, slots: Mapping[str, Any], decision: Decision) ->
     decision.slots["dc_completed"] = completed
     decision.goto = naming.STOP
     decision.log.append(f"dialogue '{dialogue.id}' completed")
+    decision.events.append(("completed", {"dialogue": dialogue.id}))
     return decision
 
 
@@ -226,6 +230,7 @@ def step(entry: Entry, dialogues: Mapping[str, Dialogue], slots: Mapping[str, An
     if card.kind == "goal":
         decision.slots["dc_goals"] = list(slots.get("dc_goals") or []) + [f"{dialogue.id}.{card.goal}"]
         decision.log.append(f"goal '{card.goal}' reached in '{dialogue.id}'")
+        decision.events.append(("goal", {"dialogue": dialogue.id, "goal": card.goal}))
         return _go_on(dialogue, card, slots, decision)
     decision.goto = naming.goto_value(dialogue.id, card.id)
     return decision
@@ -249,6 +254,7 @@ def _captured(dialogue: Dialogue, card: Card, slots: Mapping[str, Any], decision
         decision.responses.append(invalid_response(dialogue, card))
         decision.goto = naming.goto_value(dialogue.id, card.id, ask=True)
         return decision
+    decision.events.append(("captured", {"dialogue": dialogue.id, "field": card.field, "value": value}))
     return _go_on(dialogue, card, {**slots, slot: value}, decision)
 
 

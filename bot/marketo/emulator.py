@@ -38,8 +38,9 @@ ERRORS = {
     "1004": "Lead not found", "1005": "Lead already exists", "1006": "Field '{what}' not found",
     "1007": "Multiple leads match the lookup criteria", "1012": "Invalid cookie value '{what}'",
 }
-LEAD_FIELDS = ("email", "firstName", "lastName", "title", "phone", "company", "industry", "numberOfEmployees",
-               "country", "city", "annualRevenue", "website", "leadScore", "createdAt", "updatedAt")
+LEAD_FIELDS = ("email", "firstName", "lastName", "title", "phone", "mobilePhone", "company", "industry",
+               "numberOfEmployees", "country", "state", "city", "annualRevenue", "website", "mainPhone",
+               "billingCountry", "billingCity", "sicCode", "leadScore", "leadStatus", "createdAt", "updatedAt")
 
 
 @dataclass

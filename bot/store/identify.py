@@ -22,14 +22,31 @@ def default_store() -> VisitorStore:
     return store_for(settings().database_url)
 
 
-def identify(store: VisitorStore, cookie: Optional[str] = None, email: Optional[str] = None) -> Optional[Visitor]:
-    """The lead behind a cookie, else behind an email; None for an anonymous visitor."""
+def identify(store: VisitorStore, cookie: Optional[str] = None, email: Optional[str] = None,
+             use_marketo: bool = True) -> Optional[Visitor]:
+    """The lead behind a cookie, else behind an email; None for an anonymous visitor.
+
+    The local store answers first; Marketo is asked (and the answer kept in
+    the store) only when it is configured and the store does not know.
+    """
     if cookie:
         visitor = store.by_cookie(str(cookie))
         if visitor is not None:
             return visitor
     if email:
-        return store.by_email(str(email))
+        visitor = store.by_email(str(email))
+        if visitor is not None:
+            return visitor
+    if use_marketo and (cookie or email):
+        from bot.marketo import leads
+
+        client = leads.configured_client()
+        if client is not None:
+            for by_cookie, by_email in ((cookie, None), (None, email)):
+                if by_cookie or by_email:
+                    visitor = leads.fetch_visitor(client, store, by_cookie, by_email, leads.field_map())
+                    if visitor is not None:
+                        return visitor
     return None
 
 

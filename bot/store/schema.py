@@ -1,7 +1,7 @@
 """Tables of the visitor store (SQLAlchemy Core; SQLite by default, PostgreSQL in production)."""
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, MetaData, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, Float, Index, Integer, MetaData, Table, Text
 
 metadata = MetaData()
 
@@ -19,3 +19,19 @@ cookies = Table(
     Column("cookie", Text, primary_key=True),      # the _mkto_trk value
     Column("lead_id", BigInteger, nullable=False, index=True),
 )
+
+outbox = Table(
+    "dc_outbox", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("kind", Text, nullable=False),               # activity | associate | lead
+    Column("payload", Text, nullable=False),            # JSON, as Marketo wants it
+    Column("created_at", Float, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", Float, nullable=False),
+    Column("claimed_until", Float, nullable=True),      # a sender working on it (lease)
+    Column("claim", Text, nullable=True),
+    Column("sent_at", Float, nullable=True),
+    Column("failed", Boolean, nullable=False, default=False),  # Marketo refused the record for good
+    Column("last_error", Text, nullable=True),          # a code, never personal data
+)
+Index("ix_dc_outbox_pending", outbox.c.sent_at, outbox.c.failed, outbox.c.next_attempt_at)

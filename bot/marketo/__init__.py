@@ -1,0 +1,1 @@
+"""Marketo Engage integration: REST client, field mapping, bulk CSV, lookups, emulator."""
