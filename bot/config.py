@@ -24,6 +24,8 @@ class Settings:
     database_url: str      # SQLite file by default; PostgreSQL when DATABASE_URL says so
     field_map: Path        # Marketo field -> person.*/company.* additions (optional file)
     marketo: Mapping[str, str]  # MARKETO_* variables; empty when Marketo is not configured
+    marketo_emulator: bool      # MARKETO=emulator: `dynchat run` starts the emulator and points at it
+    marketo_emulator_port: int
 
     @property
     def manifest(self) -> Path:
@@ -52,6 +54,8 @@ def from_environment(env: Mapping[str, str]) -> Settings:
         database_url=env.get("DATABASE_URL") or f"sqlite:///{path('DYNCHAT_VAR', 'var') / 'dynchat.db'}",
         field_map=path("DYNCHAT_FIELD_MAP", "data/marketo_fields.yml"),
         marketo={key: value for key, value in env.items() if key.startswith("MARKETO_") and value},
+        marketo_emulator=env.get("MARKETO", "").lower() == "emulator",
+        marketo_emulator_port=int(env.get("DYNCHAT_MARKETO_EMULATOR_PORT", "8899")),
     )
 
 

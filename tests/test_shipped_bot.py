@@ -14,6 +14,8 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def bot(tmp_path_factory: pytest.TempPathFactory):
     env = e2e_support.environment(tmp_path_factory.mktemp("shipped"), ROOT / "data" / "dialogues")
+    # as `MARKETO=emulator make run`: the emulator with the demo leads, an empty local store
+    env.update(MARKETO="emulator", DYNCHAT_MARKETO_EMULATOR_PORT=str(e2e_support.free_port()))
     running = e2e_support.start(env)  # `dynchat run` compiles and trains first, as `make run` does
     yield running
     assert running.stop() == 0
@@ -42,6 +44,21 @@ def test_priority_and_page_choose_among_shipped_dialogues(bot) -> None:
     swedish = bot.texts(uuid.uuid4().hex, "/session_start",
                         {"url": "https://example.com/sv/hem", "locale": "sv-SE", "person": {"firstName": "Lars"}})
     assert swedish[0] == "Hej Lars! Välkommen till Example."
+
+
+def test_known_visitors_get_welcome_back_with_their_industry(bot) -> None:
+    reply = bot.texts(uuid.uuid4().hex, "/session_start", {
+        "url": "https://example.com/", "email": "kim@devtools.example",
+        "person": {"firstName": "Kim"}, "company": {"name": "DevTools AB", "industry": "Software"}})
+    assert reply == ["Welcome back, Kim!", "We just shipped new developer tools that DevTools AB might like.",
+                     "Would you like a quick demo?"]
+
+
+def test_with_the_marketo_emulator_a_demo_lead_is_known_by_cookie(bot) -> None:
+    reply = bot.texts(uuid.uuid4().hex, "/session_start", {
+        "url": "https://example.com/", "mkto_trk": "id:561-HYG-937&token:_mch-example.com-1002"})
+    assert reply == ["Welcome back, Maria!", "Enterprise customers like Big Bank get a dedicated success manager.",
+                     "Would you like a quick demo?"]
 
 
 def test_book_a_demo_reaches_the_meeting_card_and_the_end(bot) -> None:

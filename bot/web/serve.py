@@ -40,9 +40,25 @@ def endpoints_for(settings: Settings) -> Path:
     return target
 
 
+def marketo_emulator(settings: Settings) -> Service:
+    """The Marketo emulator seeded with the demo leads, for `MARKETO=emulator make run`."""
+    port = settings.marketo_emulator_port
+    return Service("Marketo emulator", [
+        sys.executable, "-m", "bot.marketo.emulator", "--port", str(port),
+        "--seed", str(settings.project / "data" / "marketo" / "demo_leads.csv"),
+        "--client-id", "emulator-client", "--client-secret", "emulator-secret",
+    ], f"http://127.0.0.1:{port}/_emulator/health")
+
+
+def emulator_environment(settings: Settings) -> Dict[str, str]:
+    return {"MARKETO_BASE_URL": f"http://127.0.0.1:{settings.marketo_emulator_port}",
+            "MARKETO_CLIENT_ID": "emulator-client", "MARKETO_CLIENT_SECRET": "emulator-secret"}
+
+
 def services(settings: Settings, model: Path) -> List[Service]:
     python = sys.executable
-    return [
+    extra = [marketo_emulator(settings)] if settings.marketo_emulator else []
+    return extra + [
         Service("action server", [python, "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.action_port)],
                 f"http://127.0.0.1:{settings.action_port}/health"),
         Service("Rasa server", [
@@ -80,6 +96,8 @@ def run(settings: Settings, model: Path, startup_timeout: float = 300) -> int:
     env: Dict[str, str] = dict(os.environ)
     env["DYNCHAT_BUILD"] = str(settings.build)
     env.setdefault("SANIC_HOST", settings.host)
+    if settings.marketo_emulator:
+        env.update(emulator_environment(settings))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(settings.project), env.get("PYTHONPATH")]))
     running = services(settings, model)
     stopping = {"signal": None}
@@ -106,7 +124,9 @@ def run(settings: Settings, model: Path, startup_timeout: float = 300) -> int:
             time.sleep(0.5)
         if stopping["signal"] is None:
             base = f"http://{settings.host}:{settings.rasa_port}"
-            print(f"\nDynamic Chat is running.\n  REST:      POST {base}/webhooks/rest/webhook\n"
+            marketo = (f"  Marketo:   emulator at http://127.0.0.1:{settings.marketo_emulator_port}\n"
+                       if settings.marketo_emulator else "")
+            print(f"\nDynamic Chat is running.\n{marketo}  REST:      POST {base}/webhooks/rest/webhook\n"
                   f"  socket.io: {base}/socket.io\n  actions:   http://127.0.0.1:{settings.action_port}/webhook\n"
                   "Start a visit by sending '/session_start' with metadata {\"url\": ...}. Press Ctrl-C to stop.", flush=True)
         while stopping["signal"] is None:
