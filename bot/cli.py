@@ -189,6 +189,47 @@ def cmd_outbox_flush(args: argparse.Namespace) -> int:
     return 0 if not total.retried else 2
 
 
+def cmd_sync(args: argparse.Namespace) -> int:
+    import datetime
+
+    from bot.marketo import leads
+    from bot.marketo.sync import LeadSync, SyncError, describe, sync_options_from
+    from bot.store.visitors import VisitorStore
+
+    store = VisitorStore(settings().database_url)
+    if args.what == "status":
+        from bot.marketo.sync import STATE_KEY
+
+        print(describe(store.load_state(STATE_KEY)))
+        return 0
+    client = leads.configured_client()
+    if client is None:
+        print("dynchat: Marketo is not configured (set MARKETO_BASE_URL, MARKETO_CLIENT_ID, MARKETO_CLIENT_SECRET)",
+              file=sys.stderr)
+        return 1
+    try:
+        options = sync_options_from(settings().marketo, settings().var / "sync", args.since)
+        bar = _progress_bar("syncing")
+        start = options.since
+
+        def progress(state) -> None:
+            cursor = datetime.datetime.strptime(state["cursor"], "%Y-%m-%dT%H:%M:%SZ").replace(
+                tzinfo=datetime.timezone.utc)
+            span = max(1.0, (options.now() - start).total_seconds())
+            done = (cursor - start).total_seconds() if state["phase"] == "full" else span
+            bar(int(done), int(span))
+
+        options.progress = progress
+        state = LeadSync(client, store, leads.field_map(), options).run()
+    except SyncError as exc:
+        print(f"\ndynchat: sync stopped: {exc}", file=sys.stderr)
+        return 1
+    if sys.stderr.isatty():
+        sys.stderr.write("\n")
+    print(describe(state))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="dynchat", description="Dynamic Chat for Rasa")
     commands = root.add_subparsers(dest="command", required=True)
@@ -226,6 +267,10 @@ def parser() -> argparse.ArgumentParser:
         dest="what", required=True)
     outbox.add_parser("status", help="pending, sent and refused messages").set_defaults(run=cmd_outbox_status)
     outbox.add_parser("flush", help="send what is due now").set_defaults(run=cmd_outbox_flush)
+    sync = commands.add_parser("sync", help="sync Marketo leads into the visitor store (bulk extract)")
+    sync.add_argument("what", nargs="?", choices=("run", "status"), default="run")
+    sync.add_argument("--since", help="first day of the full pass, YYYY-MM-DD (default MARKETO_SYNC_SINCE or 2006-01-01)")
+    sync.set_defaults(run=cmd_sync)
     return root
 
 

@@ -18,6 +18,7 @@ class Settings:
     dialogues: Path        # dialogue sources
     build: Path            # compiled Rasa project (git ignores it)
     models: Path           # trained models
+    var: Path              # local state: the SQLite store, sync downloads
     rasa_port: int
     action_port: int
     host: str
@@ -48,6 +49,7 @@ def from_environment(env: Mapping[str, str]) -> Settings:
         dialogues=path("DYNCHAT_DIALOGUES", "data/dialogues"),
         build=path("DYNCHAT_BUILD", "build"),
         models=path("DYNCHAT_MODELS", "models"),
+        var=path("DYNCHAT_VAR", "var"),
         rasa_port=int(env.get("DYNCHAT_RASA_PORT", "5005")),
         action_port=int(env.get("DYNCHAT_ACTION_PORT", "5055")),
         host=env.get("DYNCHAT_HOST", "127.0.0.1"),

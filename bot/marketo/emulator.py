@@ -18,6 +18,8 @@ import argparse
 import asyncio
 import collections
 import csv
+import hashlib
+import io
 import itertools
 import secrets
 import time
@@ -76,10 +78,41 @@ class State:
     requests_seen: collections.Counter = field(default_factory=collections.Counter)  # "POST /path" -> n
     faults: Faults = field(default_factory=Faults)
     next_id: itertools.count = field(default_factory=lambda: itertools.count(1_000_000))
+    jobs: Dict[str, "ExportJob"] = field(default_factory=dict)
+    job_seconds: float = 1.0            # how long a job waits in the queue and how long it processes
+    updated_at_filter: bool = True      # False: the subscription lacks it (1035)
+    export_bytes_today: int = 0
+    export_daily_bytes: int = 500 * 1024 * 1024
+    drop_file_after: List[int] = field(default_factory=list)  # cut the next downloads after N bytes
+    fail_next_jobs: int = 0
+    max_processing: int = 0
 
     def emails(self, email: str) -> List[int]:
         wanted = email.strip().lower()
         return sorted(i for i, lead in self.leads.items() if str(lead.get("email", "")).lower() == wanted)
+
+
+@dataclass
+class ExportJob:
+    """A bulk lead export job, moving Created -> Queued -> Processing -> Completed."""
+
+    export_id: str
+    fields: List[str]
+    filter_name: str
+    start_at: str
+    end_at: str
+    created_at: str
+    status: str = "Created"
+    queued_at: Optional[float] = None
+    started_at: Optional[float] = None
+    finished_at: Optional[float] = None
+    content: bytes = b""
+    records: int = 0
+    fail: bool = False
+
+
+def _iso(moment: Optional[float]) -> Optional[str]:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(moment)) if moment else None
 
 
 def _request_id() -> str:
@@ -283,6 +316,136 @@ def create_app(state: State) -> Sanic:
                 results.append({"id": activity_id, "status": "added"})
         return ok(results)
 
+
+    # --- bulk lead extract ------------------------------------------------------
+    def _advance_jobs() -> None:
+        """Move jobs along by elapsed time: at most two process at once (Marketo's limit)."""
+        now = time.time()
+        for job in state.jobs.values():
+            if job.status == "Processing" and now - job.started_at >= state.job_seconds:
+                if job.fail:
+                    job.status, job.finished_at = "Failed", now
+                    continue
+                job.content, job.records = _export_file(job)
+                state.export_bytes_today += len(job.content)
+                job.status, job.finished_at = "Completed", now
+        processing = sum(1 for job in state.jobs.values() if job.status == "Processing")
+        for job in sorted(state.jobs.values(), key=lambda j: j.queued_at or 0):
+            if processing >= 2:
+                break
+            if job.status == "Queued" and now - job.queued_at >= state.job_seconds / 2:
+                job.status, job.started_at = "Processing", now
+                processing += 1
+        state.max_processing = max(state.max_processing, processing)
+
+    def _export_file(job: ExportJob) -> tuple:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(job.fields)
+        records = 0
+        for lead_id in sorted(state.leads):
+            lead = state.leads[lead_id]
+            stamp = lead.get(job.filter_name) or ""
+            if job.start_at <= stamp < job.end_at:
+                writer.writerow([lead_id if name == "id" else ("null" if lead.get(name) is None else lead.get(name))
+                                 for name in job.fields])
+                records += 1
+        return out.getvalue().encode("utf-8"), records
+
+    def _job_view(job: ExportJob) -> Dict[str, Any]:
+        view: Dict[str, Any] = {"exportId": job.export_id, "format": "CSV", "status": job.status,
+                                "createdAt": job.created_at}
+        for key, moment in (("queuedAt", job.queued_at), ("startedAt", job.started_at),
+                            ("finishedAt", job.finished_at)):
+            if moment:
+                view[key] = _iso(moment)
+        if job.status == "Completed":
+            view.update(numberOfRecords=job.records, fileSize=len(job.content),
+                        fileChecksum="sha256:" + hashlib.sha256(job.content).hexdigest())
+        if job.status == "Failed":
+            view["errorMsg"] = "Export failed"
+        return view
+
+    @app.post("/bulk/v1/leads/export/create.json")
+    async def export_create(request: Request):
+        body = request.json if isinstance(request.json, dict) else None
+        if not body or not isinstance(body.get("fields"), list) or not body["fields"]:
+            return error(state, "1003")
+        unknown = [f for f in body["fields"] if f not in LEAD_FIELDS and f != "id"]
+        if unknown:
+            return error(state, "1006", what=unknown[0])
+        filters = body.get("filter") or {}
+        if len(filters) != 1 or next(iter(filters)) not in ("createdAt", "updatedAt"):
+            return error(state, "1003")
+        name, window = next(iter(filters.items()))
+        if name == "updatedAt" and not state.updated_at_filter:
+            return response.json({"requestId": _request_id(), "success": False, "errors": [
+                {"code": "1035", "message": "Unsupported filter type for target subscription: updatedAt"}]})
+        try:
+            start = time.mktime(time.strptime(window["startAt"], "%Y-%m-%dT%H:%M:%SZ"))
+            end = time.mktime(time.strptime(window["endAt"], "%Y-%m-%dT%H:%M:%SZ"))
+        except (KeyError, TypeError, ValueError):
+            return error(state, "1003")
+        if end <= start or end - start > 31 * 86400:
+            return error(state, "1003")
+        if state.export_bytes_today >= state.export_daily_bytes:
+            return response.json({"requestId": _request_id(), "success": False, "errors": [
+                {"code": "1029", "message": "Export daily quota exceeded"}]})
+        job = ExportJob(str(uuid.uuid4()), body["fields"], name, window["startAt"], window["endAt"], _now_iso())
+        if state.fail_next_jobs:
+            state.fail_next_jobs -= 1
+            job.fail = True
+        state.jobs[job.export_id] = job
+        return ok([_job_view(job)])
+
+    def _job(export_id: str) -> Optional[ExportJob]:
+        _advance_jobs()
+        return state.jobs.get(export_id)
+
+    @app.post("/bulk/v1/leads/export/<export_id>/enqueue.json")
+    async def export_enqueue(request: Request, export_id: str):
+        job = _job(export_id)
+        if job is None:
+            return error(state, "1003")
+        waiting = sum(1 for j in state.jobs.values() if j.status in ("Queued", "Processing"))
+        if waiting >= 10:
+            return response.json({"requestId": _request_id(), "success": False, "errors": [
+                {"code": "1029", "message": "Too many jobs (10) in queue"}]})
+        if job.status != "Created":
+            return error(state, "1003")
+        job.status, job.queued_at = "Queued", time.time()
+        return ok([_job_view(job)])
+
+    @app.get("/bulk/v1/leads/export/<export_id>/status.json")
+    async def export_status(request: Request, export_id: str):
+        job = _job(export_id)
+        return ok([_job_view(job)]) if job else error(state, "1003")
+
+    @app.get("/bulk/v1/leads/export/<export_id>/file.json")
+    async def export_file(request: Request, export_id: str):
+        job = _job(export_id)
+        if job is None or job.status != "Completed":
+            return error(state, "1003")
+        data, total = job.content, len(job.content)
+        start, end, status = 0, total - 1, 200
+        ranged = request.headers.get("range", "")
+        if ranged.startswith("bytes="):
+            first, _, last = ranged[6:].partition("-")
+            start = int(first or 0)
+            end = min(int(last), total - 1) if last else total - 1
+            status = 206
+        chunk = data[start:end + 1]
+        headers = {"Content-Type": "text/csv"}
+        if status == 206:
+            headers["Content-Range"] = f"bytes {start}-{end}/{total}"
+        if state.drop_file_after:
+            cut = state.drop_file_after.pop(0)
+            stream = await request.respond(status=status, headers={**headers, "Content-Length": str(len(chunk))})
+            await stream.send(chunk[:cut])
+            request.transport.close()
+            return None
+        return response.raw(chunk, status=status, headers=headers)
+
     # --- switches and measurements for tests ---------------------------------
     @app.post("/_emulator/faults")
     async def faults(request: Request):
@@ -298,6 +461,16 @@ def create_app(state: State) -> Sanic:
                 setattr(state, name, int(body[name]))
         if "rate_window" in body:
             state.rate_window = float(body["rate_window"])
+        if "job_seconds" in body:
+            state.job_seconds = float(body["job_seconds"])
+        if "updated_at_filter" in body:
+            state.updated_at_filter = bool(body["updated_at_filter"])
+        state.drop_file_after.extend(int(n) for n in body.get("drop_file_after", []))
+        state.fail_next_jobs += int(body.get("fail_next_jobs", 0))
+        if "export_daily_bytes" in body:
+            state.export_daily_bytes = int(body["export_daily_bytes"])
+        for lead in body.get("add_leads", []):
+            state.leads[int(lead.pop("id"))] = lead
         return response.json({"ok": True})
 
     @app.get("/_emulator/stats")
@@ -313,6 +486,8 @@ def create_app(state: State) -> Sanic:
             "max_in_flight": state.max_in_flight, "token_requests": state.token_requests,
             "errors": dict(state.errors_returned), "activities": state.activities,
             "cookies": state.cookies, "leads": len(state.leads), "requests": dict(state.requests_seen),
+            "jobs": {job.export_id: job.status for job in state.jobs.values()},
+            "max_processing_jobs": state.max_processing,
         })
 
     @app.get("/_emulator/health")
@@ -342,8 +517,9 @@ def main() -> None:
     parser.add_argument("--client-id", default="emulator-client")
     parser.add_argument("--client-secret", default="emulator-secret")
     parser.add_argument("--token-ttl", type=int, default=3600)
+    parser.add_argument("--job-seconds", type=float, default=1.0, help="bulk jobs: seconds queued and processing")
     args = parser.parse_args()
-    state = State(args.client_id, args.client_secret, token_ttl=args.token_ttl)
+    state = State(args.client_id, args.client_secret, token_ttl=args.token_ttl, job_seconds=args.job_seconds)
     if args.seed:
         seed_from_csv(state, args.seed)
     create_app(state).run(host="127.0.0.1", port=args.port, access_log=False, workers=1)

@@ -35,3 +35,9 @@ outbox = Table(
     Column("last_error", Text, nullable=True),          # a code, never personal data
 )
 Index("ix_dc_outbox_pending", outbox.c.sent_at, outbox.c.failed, outbox.c.next_attempt_at)
+
+sync_state = Table(
+    "dc_sync_state", metadata,
+    Column("key", Text, primary_key=True),          # "leads"
+    Column("value", Text, nullable=False),          # JSON: phase, cursor, current job, totals
+)

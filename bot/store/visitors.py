@@ -80,14 +80,20 @@ class VisitorStore:
         self.dialect = self.engine.dialect.name
 
     # --- writing ------------------------------------------------------------
-    def upsert_rows(self, rows: Sequence[Row]) -> None:
-        """Insert or replace visitors in one transaction (all or nothing)."""
-        if not rows:
+    def upsert_rows(self, rows: Sequence[Row], state: Optional[Tuple[str, str]] = None) -> None:
+        """Insert or replace visitors in one transaction (all or nothing).
+
+        `state` (key, JSON) is saved to dc_sync_state in the same transaction,
+        so a sync's progress and the rows it loaded can never disagree.
+        """
+        if not rows and state is None:
             return
         raw = self.engine.raw_connection()
         try:
             cursor = raw.cursor()
-            if self.dialect == "postgresql":
+            if not rows:
+                pass
+            elif self.dialect == "postgresql":
                 from psycopg2.extras import execute_values
 
                 execute_values(cursor, (
@@ -99,6 +105,10 @@ class VisitorStore:
                     "INSERT INTO dc_visitors (lead_id, email, attributes, updated_at) VALUES (?, ?, ?, ?) "
                     "ON CONFLICT (lead_id) DO UPDATE SET email = excluded.email, "
                     "attributes = excluded.attributes, updated_at = excluded.updated_at", rows)
+            if state is not None:
+                marker = "%s" if self.dialect == "postgresql" else "?"
+                cursor.execute(f"INSERT INTO dc_sync_state (key, value) VALUES ({marker}, {marker}) "
+                               "ON CONFLICT (key) DO UPDATE SET value = excluded.value", state)
             raw.commit()
         except BaseException:
             raw.rollback()
@@ -146,6 +156,16 @@ class VisitorStore:
         with self.engine.connect() as connection:
             row = connection.execute(query).first()
         return self._visitor(row) if row else None
+
+    def load_state(self, key: str) -> Optional[Dict[str, Any]]:
+        from bot.store.schema import sync_state
+
+        with self.engine.connect() as connection:
+            value = connection.execute(select(sync_state.c.value).where(sync_state.c.key == key)).scalar()
+        return json.loads(value) if value else None
+
+    def save_state(self, key: str, value: Mapping[str, Any]) -> None:
+        self.upsert_rows([], state=(key, json.dumps(value, sort_keys=True)))
 
     def count(self) -> int:
         from sqlalchemy import func

@@ -1,0 +1,145 @@
+"""Bulk lead sync against the emulator: windows, limits, resumes, checksums, token expiry, incremental."""
+from __future__ import annotations
+
+import datetime
+import subprocess
+
+import pytest
+
+from bot.marketo.client import MarketoClient, MarketoConfig
+from bot.marketo.fields import DEFAULT_FIELD_MAP
+from bot.marketo.sync import LeadSync, SyncError, SyncOptions, describe
+from bot.store.visitors import VisitorStore
+from tests.conftest import PYTHON, ROOT
+from tests.marketo_support import start_emulator
+
+SINCE = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+LEADS = 240
+
+
+@pytest.fixture
+def seed(tmp_path):
+    """240 leads created across ten months of 2026 (several 31-day windows)."""
+    path = tmp_path / "seed.csv"
+    lines = ["id,email,firstName,company,industry,createdAt,updatedAt"]
+    for n in range(1, LEADS + 1):
+        created = SINCE + datetime.timedelta(days=(n * 300) // LEADS, hours=n % 24)
+        stamp = created.strftime("%Y-%m-%dT%H:%M:%SZ")
+        lines.append(f"{n},lead{n}@corp{n % 7}.test,First{n},Corp {n % 7},{'Software' if n % 2 else 'Retail'},{stamp},{stamp}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture
+def emulator(seed):
+    running = start_emulator(seed)
+    running.faults(job_seconds=0.2, rate_window=2)  # Marketo's 100 calls, per 2 s instead of 20 s
+    yield running
+    running.stop()
+
+
+def _sync(emulator, store, tmp_path, **options) -> LeadSync:
+    client = MarketoClient(MarketoConfig(base_url=emulator.base_url, client_id=emulator.client_id,
+                                         client_secret=emulator.client_secret, backoff_base=0.01, backoff_cap=0.05,
+                                         calls_per_window=90, window_seconds=2.0))
+    settings = dict(since=SINCE, download_dir=tmp_path / "downloads", poll_seconds=0.1, batch_size=16)
+    settings.update(options)
+    return LeadSync(client, store, DEFAULT_FIELD_MAP, SyncOptions(**settings))
+
+
+def test_a_full_sync_covers_the_database_in_31_day_windows(tmp_path, emulator, database_url) -> None:
+    store = VisitorStore(database_url)
+    state = _sync(emulator, store, tmp_path).run()
+    assert store.count() == LEADS
+    assert state["totals"]["records"] == LEADS and state["totals"]["skipped"] == 0
+    assert state["phase"] == "incremental" and state["job"] is None
+    stats = emulator.stats()
+    assert len(stats["jobs"]) >= 11 and set(stats["jobs"].values()) == {"Completed"}
+    assert stats["max_processing_jobs"] <= 2
+    lead = store.by_email("lead7@corp0.test")
+    assert lead.attributes["person.firstName"] == "First7" and lead.attributes["company.industry"] == "Software"
+    assert list((tmp_path / "downloads").iterdir()) == []  # files are removed once loaded
+
+
+class Crash(Exception):
+    pass
+
+
+def test_killed_mid_file_the_sync_resumes_with_exact_counts(tmp_path, emulator) -> None:
+    store = VisitorStore(f"sqlite:///{tmp_path / 'store.db'}")
+    seen = {"batches": 0}
+
+    def crash_in_the_third_window(state) -> None:
+        job = state.get("job") or {}
+        if job.get("loaded_records", 0) > 0 and state["totals"]["jobs"] == 2:
+            seen["batches"] += 1
+            if seen["batches"] == 1:
+                raise Crash()
+
+    with pytest.raises(Crash):
+        _sync(emulator, store, tmp_path, progress=crash_in_the_third_window).run()
+    interrupted = store.load_state("leads")
+    assert interrupted["job"]["downloaded"] and interrupted["job"]["loaded_records"] == 16
+    assert "loading (records done: 16" in describe(interrupted)
+    state = _sync(emulator, store, tmp_path).run()  # a new process, as after a kill
+    assert store.count() == LEADS
+    assert state["totals"]["records"] == LEADS  # nothing counted twice, nothing lost
+
+
+def test_a_broken_download_resumes_with_range_and_checks_sha256(tmp_path, emulator) -> None:
+    store = VisitorStore(f"sqlite:///{tmp_path / 'store.db'}")
+    emulator.faults(drop_file_after=[100, 50])
+    state = _sync(emulator, store, tmp_path).run()
+    assert store.count() == LEADS and state["totals"]["records"] == LEADS
+    files = emulator.stats()["requests"]
+    downloads = sum(n for key, n in files.items() if key.endswith("/file.json"))
+    assert downloads == len(emulator.stats()["jobs"]) + 2
+
+
+def test_token_expiry_and_a_failed_job_mid_sync(tmp_path, emulator) -> None:
+    store = VisitorStore(f"sqlite:///{tmp_path / 'store.db'}")
+    expired = {"done": False}
+
+    def expire_once(state) -> None:
+        if state["totals"]["jobs"] == 3 and not expired["done"]:
+            expired["done"] = True
+            emulator.faults(expire_tokens=True, fail_next_jobs=1)
+
+    state = _sync(emulator, store, tmp_path, progress=expire_once).run()
+    assert store.count() == LEADS and state["totals"]["records"] == LEADS
+    stats = emulator.stats()
+    assert stats["token_requests"] == 2 and stats["errors"].get("602") == 1
+    assert "Failed" in stats["jobs"].values()
+
+
+def test_incremental_sync_by_updated_at_and_a_subscription_without_it(tmp_path, emulator) -> None:
+    store = VisitorStore(f"sqlite:///{tmp_path / 'store.db'}")
+    _sync(emulator, store, tmp_path).run()
+    client = MarketoClient(MarketoConfig(base_url=emulator.base_url, client_id=emulator.client_id,
+                                         client_secret=emulator.client_secret))
+    assert client.create_or_update([{"email": "lead5@corp5.test", "firstName": "Renamed"}])[0].status == "updated"
+    later = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=5)
+    state = _sync(emulator, store, tmp_path, now=lambda: later).run()
+    assert store.by_lead_id(5).attributes["person.firstName"] == "Renamed"
+    assert store.count() == LEADS and state["totals"]["records"] > LEADS
+    emulator.faults(updated_at_filter=False)
+    much_later = later + datetime.timedelta(minutes=5)
+    with pytest.raises(SyncError, match="no updatedAt filter"):
+        _sync(emulator, store, tmp_path, now=lambda: much_later).run()
+    assert "1035" in describe(store.load_state("leads"))
+
+
+def test_sync_cli(tmp_path, emulator) -> None:
+    env = {"PYTHONPATH": str(ROOT), "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "PATH": "/usr/bin:/bin",
+           "DYNCHAT_VAR": str(tmp_path / "var"), "MARKETO_BASE_URL": emulator.base_url,
+           "MARKETO_CLIENT_ID": emulator.client_id, "MARKETO_CLIENT_SECRET": emulator.client_secret,
+           "MARKETO_SYNC_POLL_SECONDS": "0.1", "MARKETO_CALLS_PER_20S": "95"}
+    result = subprocess.run([PYTHON, "-m", "bot", "sync", "--since", "2026-01-01"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert f"leads loaded: {LEADS}" in result.stdout
+    status = subprocess.run([PYTHON, "-m", "bot", "sync", "status"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert "phase: incremental" in status.stdout
+    bad = subprocess.run([PYTHON, "-m", "bot", "sync", "--since", "yesterday"], cwd=ROOT, env=env,
+                         capture_output=True, text=True)
+    assert bad.returncode == 1 and "not a date" in bad.stderr and "Traceback" not in bad.stderr
