@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import datetime
 import subprocess
+import time
 
 import pytest
 
 from bot.marketo.client import MarketoClient, MarketoConfig
 from bot.marketo.fields import DEFAULT_FIELD_MAP
-from bot.marketo.sync import LeadSync, SyncError, SyncOptions, describe
+from bot.marketo.sync import LeadSync, SyncOptions, describe
 from bot.store.visitors import VisitorStore
 from tests.conftest import PYTHON, ROOT
 from tests.marketo_support import start_emulator
@@ -112,21 +113,26 @@ def test_token_expiry_and_a_failed_job_mid_sync(tmp_path, emulator) -> None:
     assert "Failed" in stats["jobs"].values()
 
 
-def test_incremental_sync_by_updated_at_and_a_subscription_without_it(tmp_path, emulator) -> None:
+def test_incremental_sync_by_updated_at_or_by_activities_where_it_is_missing(tmp_path, emulator) -> None:
     store = VisitorStore(f"sqlite:///{tmp_path / 'store.db'}")
     _sync(emulator, store, tmp_path).run()
     client = MarketoClient(MarketoConfig(base_url=emulator.base_url, client_id=emulator.client_id,
                                          client_secret=emulator.client_secret))
     assert client.create_or_update([{"email": "lead5@corp5.test", "firstName": "Renamed"}])[0].status == "updated"
-    later = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=5)
-    state = _sync(emulator, store, tmp_path, now=lambda: later).run()
+    time.sleep(2.1)  # windows end a second before now
+    state = _sync(emulator, store, tmp_path).run()
     assert store.by_lead_id(5).attributes["person.firstName"] == "Renamed"
     assert store.count() == LEADS and state["totals"]["records"] > LEADS
-    emulator.faults(updated_at_filter=False)
-    much_later = later + datetime.timedelta(minutes=5)
-    with pytest.raises(SyncError, match="no updatedAt filter"):
-        _sync(emulator, store, tmp_path, now=lambda: much_later).run()
-    assert "1035" in describe(store.load_state("leads"))
+    emulator.faults(updated_at_filter=False)  # a subscription without the filter: 1035
+    client.create_or_update([{"email": "lead6@corp6.test", "firstName": "Changed"},
+                             {"email": "brand.new@corp.test", "firstName": "Newcomer"}])
+    time.sleep(2.1)
+    state = _sync(emulator, store, tmp_path).run()
+    assert state["incremental_via"] == "activities" and state.get("activities_token") is None
+    assert store.by_lead_id(6).attributes["person.firstName"] == "Changed"
+    assert store.by_email("brand.new@corp.test").attributes["person.firstName"] == "Newcomer"
+    assert store.count() == LEADS + 1
+    assert "incremental (activities)" in describe(state)
 
 
 def test_sync_cli(tmp_path, emulator) -> None:

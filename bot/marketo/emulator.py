@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import collections
 import csv
 import hashlib
@@ -86,6 +87,7 @@ class State:
     drop_file_after: List[int] = field(default_factory=list)  # cut the next downloads after N bytes
     fail_next_jobs: int = 0
     max_processing: int = 0
+    lead_changes: List[Dict[str, Any]] = field(default_factory=list)  # New Lead (12) / Change Data Value (13)
 
     def emails(self, email: str) -> List[int]:
         wanted = email.strip().lower()
@@ -277,12 +279,47 @@ def create_app(state: State) -> Sanic:
                 state.leads[matches[0]].update({k: v for k, v in record.items() if k != "id"})
                 state.leads[matches[0]]["updatedAt"] = _now_iso()
                 results.append({"id": matches[0], "status": "updated"})
+                _changed(matches[0], 13)
             else:
                 lead_id = next(state.next_id)
                 state.leads[lead_id] = {**{k: v for k, v in record.items() if k != "id"},
                                         "createdAt": _now_iso(), "updatedAt": _now_iso()}
                 results.append({"id": lead_id, "status": "created"})
+                _changed(lead_id, 12)
         return results
+
+    def _changed(lead_id: int, type_id: int) -> None:
+        state.lead_changes.append({"id": len(state.lead_changes) + 1, "marketoGUID": str(uuid.uuid4()),
+                                   "leadId": lead_id, "activityDate": _now_iso(), "activityTypeId": type_id,
+                                   "primaryAttributeValueId": lead_id, "attributes": []})
+
+    @app.get("/rest/v1/activities/pagingtoken.json")
+    async def paging_token(request: Request):
+        since = request.args.get("sinceDatetime")
+        if not since:
+            return error(state, "701", what="sinceDatetime")
+        start = next((i for i, a in enumerate(state.lead_changes) if a["activityDate"] >= since[:19] + "Z"),
+                     len(state.lead_changes))
+        return ok(nextPageToken=base64.b64encode(f"pos:{start}".encode()).decode())
+
+    @app.get("/rest/v1/activities.json")
+    async def activities(request: Request):
+        token = request.args.get("nextPageToken")
+        type_ids = {int(t) for t in (request.args.get("activityTypeIds") or "").split(",") if t.isdigit()}
+        if not token:
+            return error(state, "701", what="nextPageToken")
+        if not type_ids:
+            return error(state, "701", what="activityTypeIds")
+        try:
+            start = int(base64.b64decode(token).decode().split(":")[1])
+        except (ValueError, IndexError):
+            return error(state, "1003")
+        size = min(MAX_BATCH, int(request.args.get("batchSize", MAX_BATCH)))
+        page = [a for a in state.lead_changes[start:start + size] if a["activityTypeId"] in type_ids]
+        end = min(len(state.lead_changes), start + size)
+        more = end < len(state.lead_changes)
+        extra = {"nextPageToken": base64.b64encode(f"pos:{end}".encode()).decode(), "moreResult": more}
+        return ok(page if page else None, **extra)
 
     @app.post("/rest/v1/leads/<lead_id:int>/associate.json")
     async def associate(request: Request, lead_id: int):

@@ -113,6 +113,9 @@ class LeadSync:
                 self.save()
                 return self._next_window() if _moment(self.state["cursor"]) < now - datetime.timedelta(seconds=1) else False
             return False
+        if self.state["phase"] == "incremental" and self.state.get("incremental_via") == "activities":
+            self._activities_pass(now)
+            return False
         end = min(cursor + WINDOW, now)
         filter_name = "createdAt" if self.state["phase"] == "full" else "updatedAt"
         fields = ["id"] + [f for f in lookup_fields(self.mapping) if f != "id"] + ["createdAt"]
@@ -121,9 +124,14 @@ class LeadSync:
                 "fields": list(dict.fromkeys(fields)), "format": "CSV",
                 "filter": {filter_name: {"startAt": _text(cursor), "endAt": _text(end)}}})
         except MarketoError as exc:
+            if exc.code == "1035" and filter_name == "updatedAt":
+                # the subscription lacks the updatedAt filter: follow lead changes through activities
+                logger.info("updatedAt filter unavailable (1035); syncing changes through activities")
+                self.state["incremental_via"] = "activities"
+                self._activities_pass(now)
+                return False
             if exc.code == "1035":
-                raise self._fail("this Marketo subscription has no updatedAt filter for bulk extracts (1035); "
-                                 "ask Marketo support to enable it") from None
+                raise self._fail(f"this Marketo subscription refuses the {filter_name} filter (1035)") from None
             if exc.code == "1029":
                 raise self._fail(f"Marketo refused a new export job ({exc.message}); run the sync again later") from None
             raise self._fail(f"creating the export job failed: {exc.code} {exc.message}") from None
@@ -132,6 +140,43 @@ class LeadSync:
                              "end": _text(end), "status": export["status"], "attempts": 1}
         self.save()
         return True
+
+    def _activities_pass(self, now: datetime.datetime) -> None:
+        """Leads changed since the cursor, from New Lead (12) and Change Data Value (13) activities.
+
+        The paging token is saved with each page's leads, so an interrupted
+        pass continues from the page it was on.
+        """
+        from bot.marketo.leads import visitor_from_lead
+
+        token = self.state.get("activities_token")
+        if token is None:
+            token = self.client.request("GET", "/rest/v1/activities/pagingtoken.json",
+                                        params={"sinceDatetime": self.state["cursor"]})["nextPageToken"]
+            self.state["activities_token"] = token
+            self.save()
+        fields = [f for f in lookup_fields(self.mapping) if f != "id"]
+        while True:
+            page = self.client.request("GET", "/rest/v1/activities.json", params={
+                "nextPageToken": token, "activityTypeIds": "12,13", "batchSize": 300})
+            lead_ids = sorted({a["leadId"] for a in page.get("result") or []})
+            leads = self.client.leads_by("id", [str(i) for i in lead_ids], fields) if lead_ids else []
+            rows = []
+            for lead in leads:
+                visitor = visitor_from_lead(lead, self.mapping)
+                rows.append((visitor.lead_id, (visitor.email or "").lower() or None,
+                             json.dumps(dict(visitor.attributes), ensure_ascii=False), visitor.updated_at))
+            token = page.get("nextPageToken", token)
+            self.state["activities_token"] = token
+            self.state["totals"]["records"] += len(rows)
+            more = bool(page.get("moreResult"))
+            if not more:
+                self.state["cursor"], self.state["activities_token"] = _text(now), None
+            self.store.upsert_rows(rows, state=(STATE_KEY, json.dumps(self.state, sort_keys=True)))
+            if self.options.progress:
+                self.options.progress(self.state)
+            if not more:
+                return
 
     def _enqueue(self, job: Dict[str, Any]) -> None:
         try:
@@ -261,7 +306,8 @@ def describe(state: Optional[Mapping[str, Any]]) -> str:
     if not state:
         return "never synced"
     totals = state["totals"]
-    lines = [f"phase: {'full pass (createdAt windows)' if state['phase'] == 'full' else 'incremental (updatedAt)'}",
+    incremental = "incremental (activities)" if state.get("incremental_via") == "activities" else "incremental (updatedAt)"
+    lines = [f"phase: {'full pass (createdAt windows)' if state['phase'] == 'full' else incremental}",
              f"synced up to: {state['cursor']}",
              f"jobs done: {totals['jobs']}, leads loaded: {totals['records']}, bad rows skipped: {totals['skipped']}"]
     job = state.get("job")
