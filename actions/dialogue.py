@@ -54,13 +54,18 @@ class ActionStep(Action):
                 decision.slots.update(identify.known_slots(visitor, declared))
         else:
             decision = runtime.step(entry, dialogues, tracker.current_slot_values())
+            runtime.note_engagement(decision, entry.dialogue, tracker.current_slot_values(),
+                                    responded=_latest_intent(tracker) != naming.START_INTENT)
             typed = decision.slots.get(naming.field_slot("person.email")) if entry.kind == "captured" else None
             if typed and not tracker.get_slot("dc_known"):
                 known = _match_typed_email(tracker, typed, declared)
                 decision.slots.update(known)
                 if known:
                     decision.events.insert(0, ("triggered", {"dialogue": tracker.get_slot("dc_dialogue") or ""}))
-        writeback.chat_events(decision.events, decision.slots.get("dc_lead_id", tracker.get_slot("dc_lead_id")))
+        lead_id = decision.slots.get("dc_lead_id", tracker.get_slot("dc_lead_id"))
+        writeback.chat_events(decision.events, lead_id)
+        if lead_id is not None and entry.kind == "captured":
+            _update_lead(tracker, decision)
         for line in decision.log:
             logger.info("%s: %s", tracker.sender_id, line)
         for response in decision.responses:
@@ -88,6 +93,16 @@ def _match_typed_email(tracker: Tracker, email: str, declared) -> Dict[str, Any]
     slots = identify.known_slots(visitor, declared)
     slots.pop(naming.field_slot("person.email"), None)  # keep what the visitor typed
     return slots
+
+
+def _update_lead(tracker: Tracker, decision: runtime.Decision) -> None:
+    """A known visitor told us something new: update their lead in Marketo (by email)."""
+    slots = {**tracker.current_slot_values(), **decision.slots}
+    captured = [details["field"] for event, details in decision.events if event == "captured"]
+    email = slots.get(naming.field_slot("person.email"))
+    if captured and email:
+        fields = {field: slots.get(naming.field_slot(field)) for field in captured}
+        writeback.new_lead(leads.marketo_record({**fields, "person.email": email}, leads.field_map()), None)
 
 
 class ActionFreeText(Action):

@@ -206,3 +206,15 @@ def test_command_gate_demotes_guessed_restart_and_back() -> None:
     assert guessed.get("intent") == {"name": "nlu_fallback", "confidence": 0.81}
     assert said.get("intent")["name"] == "back"
     assert other.get("intent")["name"] == "greet"
+
+
+def test_engagement_is_noted_once_per_dialogue_after_the_visitor_answers() -> None:
+    decision = runtime.Decision()
+    runtime.note_engagement(decision, "shop", {}, responded=False)
+    assert decision.events == [] and decision.slots == {}
+    runtime.note_engagement(decision, "shop", {"dc_engaged": ["general"]}, responded=True)
+    assert decision.events == [("engaged", {"dialogue": "shop"})]
+    assert decision.slots == {"dc_engaged": ["general", "shop"]}
+    again = runtime.Decision()
+    runtime.note_engagement(again, "shop", {"dc_engaged": ["shop"]}, responded=True)
+    assert again.events == []

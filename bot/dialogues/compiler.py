@@ -186,7 +186,7 @@ class _Builder:
         }
         for name, slot_type in (("dc_dialogue", "text"), (LOCALE_SLOT, "text"), ("dc_completed", "list"),
                                 ("dc_goals", "list"), ("dc_known", "bool"), ("dc_visit", "any"),
-                                ("dc_lead_id", "any")):
+                                ("dc_lead_id", "any"), ("dc_engaged", "list")):
             slots[name] = {"type": slot_type, "influence_conversation": False, "mappings": [{"type": "custom"}]}
         for name in PAGE_SLOTS:
             slots[name] = {"type": "any", "influence_conversation": False, "mappings": [{"type": "custom"}]}

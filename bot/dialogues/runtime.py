@@ -236,6 +236,15 @@ def step(entry: Entry, dialogues: Mapping[str, Dialogue], slots: Mapping[str, An
     return decision
 
 
+def note_engagement(decision: Decision, dialogue_id: Optional[str], slots: Mapping[str, Any], responded: bool) -> None:
+    """The first step after the visitor answered in a dialogue: they engaged with it (once per dialogue)."""
+    engaged = list(slots.get("dc_engaged") or [])
+    if not responded or not dialogue_id or dialogue_id in engaged:
+        return
+    decision.slots["dc_engaged"] = engaged + [dialogue_id]
+    decision.events.insert(0, ("engaged", {"dialogue": dialogue_id}))
+
+
 # --- captures ----------------------------------------------------------------
 
 def invalid_response(dialogue: Dialogue, card: Card) -> str:

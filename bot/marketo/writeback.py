@@ -173,7 +173,7 @@ def ensure_sender(box: Outbox, client: MarketoClient, type_ids: Mapping[str, int
 
 
 # --- from the chat ------------------------------------------------------------
-EVENT_ACTIVITY = {"triggered": "triggered", "completed": "engaged", "goal": "goal", "captured": "captured",
+EVENT_ACTIVITY = {"triggered": "triggered", "engaged": "engaged", "goal": "goal", "captured": "captured",
                   "meeting": "meeting"}
 
 
