@@ -149,3 +149,22 @@ def test_sync_cli(tmp_path, emulator) -> None:
     bad = subprocess.run([PYTHON, "-m", "bot", "sync", "--since", "yesterday"], cwd=ROOT, env=env,
                          capture_output=True, text=True)
     assert bad.returncode == 1 and "not a date" in bad.stderr and "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize("kill_after", [1.0, 2.2])
+def test_a_real_kill_at_any_moment_loses_and_duplicates_nothing(tmp_path, emulator, kill_after) -> None:
+    import signal
+
+    env = {"PYTHONPATH": str(ROOT), "DATABASE_URL": f"sqlite:///{tmp_path / 'kill.db'}", "PATH": "/usr/bin:/bin",
+           "DYNCHAT_VAR": str(tmp_path / "var"), "MARKETO_BASE_URL": emulator.base_url,
+           "MARKETO_CLIENT_ID": emulator.client_id, "MARKETO_CLIENT_SECRET": emulator.client_secret,
+           "MARKETO_SYNC_POLL_SECONDS": "0.1", "MARKETO_CALLS_PER_20S": "95"}
+    command = [PYTHON, "-m", "bot", "sync", "--since", "2026-01-01"]
+    victim = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(kill_after)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    finished = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr
+    assert f"leads loaded: {LEADS}," in finished.stdout
+    assert VisitorStore(env["DATABASE_URL"]).count() == LEADS
