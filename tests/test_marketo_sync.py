@@ -99,17 +99,22 @@ def test_a_broken_download_resumes_with_range_and_checks_sha256(tmp_path, emulat
 
 def test_token_expiry_and_a_failed_job_mid_sync(tmp_path, emulator) -> None:
     store = VisitorStore(f"sqlite:///{tmp_path / 'store.db'}")
-    expired = {"done": False}
+    expired = {"done": False, "download": False}
 
-    def expire_once(state) -> None:
+    def expire_twice(state) -> None:
+        job = state.get("job") or {}
         if state["totals"]["jobs"] == 3 and not expired["done"]:
             expired["done"] = True
             emulator.faults(expire_tokens=True, fail_next_jobs=1)
+        elif state["totals"]["jobs"] == 5 and job.get("status") == "Completed" and not expired["download"]:
+            expired["download"] = True  # expires just before the file download
+            emulator.faults(expire_tokens=True)
 
-    state = _sync(emulator, store, tmp_path, progress=expire_once).run()
+    state = _sync(emulator, store, tmp_path, progress=expire_twice).run()
     assert store.count() == LEADS and state["totals"]["records"] == LEADS
     stats = emulator.stats()
-    assert stats["token_requests"] == 2 and stats["errors"].get("602") == 1
+    assert expired["download"]
+    assert stats["token_requests"] == 3 and stats["errors"].get("602") == 2
     assert "Failed" in stats["jobs"].values()
 
 

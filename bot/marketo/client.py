@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import datetime
 import itertools
-import math
 import logging
+import math
+import os
 import random
 import threading
 import time
-from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from dataclasses import dataclass
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 from urllib.parse import urlencode
 
 import requests
@@ -230,6 +231,39 @@ class MarketoClient:
             logger.warning("Marketo %s %s: %s (%s); retrying in %.1fs", method, path, code, message, delay)
             time.sleep(delay)
         raise MarketoError("retries", "gave up")  # pragma: no cover - the loop returns or raises
+
+    def download(self, path: str, target: "os.PathLike[str]", start: int = 0) -> None:
+        """Append a bulk file's bytes from `start` to `target` with a Range request.
+
+        A broken connection raises (requests' exception); the caller resumes
+        from the new size. An expired token is refreshed once.
+        """
+        for refresh in (False, True):
+            token = self._access_token(force=refresh)
+            ticket = self.limits.acquire()
+            try:
+                reply = self.session.get(
+                    f"{self.config.base_url.rstrip('/')}{path}", stream=True, timeout=self.config.timeout,
+                    headers={"Authorization": f"Bearer {token}", "Range": f"bytes={start}-"}, verify=self.verify)
+                try:
+                    if reply.headers.get("Content-Type", "").startswith("application/json"):
+                        problem = (reply.json().get("errors") or [{}])[0]
+                        code, message = str(problem.get("code")), str(problem.get("message"))
+                        if code in TOKEN_ERRORS and not refresh:
+                            continue
+                        raise MarketoError(code, message)
+                    if reply.status_code not in (200, 206):
+                        raise MarketoError(f"http-{reply.status_code}", reply.reason or "download refused")
+                    with open(target, "ab" if reply.status_code == 206 else "wb") as handle:
+                        for block in reply.iter_content(1 << 20):
+                            handle.write(block)
+                        handle.flush()
+                        os.fsync(handle.fileno())
+                    return
+                finally:
+                    reply.close()
+            finally:
+                self.limits.release(ticket)
 
     # --- leads ----------------------------------------------------------------
     def leads_by(self, filter_type: str, values: Sequence[str], fields: Sequence[str]) -> List[Dict[str, Any]]:

@@ -15,7 +15,6 @@ import datetime
 import hashlib
 import json
 import logging
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -226,7 +225,7 @@ class LeadSync:
             if have >= job["size"]:
                 break
             try:
-                self._fetch_range(job, path, have)
+                self.client.download(f"/bulk/v1/leads/export/{job['exportId']}/file.json", path, have)
             except (requests.RequestException, MarketoError) as exc:
                 logger.warning("bulk file download interrupted at %d of %d bytes (%s); resuming",
                                path.stat().st_size if path.exists() else 0, job["size"], type(exc).__name__)
@@ -242,29 +241,6 @@ class LeadSync:
                              f"will be downloaded again")
         job["downloaded"], job["loaded_records"] = True, 0
         self.save()
-
-    def _fetch_range(self, job: Dict[str, Any], path: Path, start: int) -> None:
-        """Append the file's bytes from `start` (a Range request), through the client's limits and token."""
-        client = self.client
-        ticket = client.limits.acquire()
-        try:
-            reply = client.session.get(
-                f"{client.config.base_url.rstrip('/')}/bulk/v1/leads/export/{job['exportId']}/file.json",
-                headers={"Authorization": f"Bearer {client._access_token()}", "Range": f"bytes={start}-"},
-                stream=True, timeout=client.config.timeout, verify=client.verify)
-            if reply.status_code not in (200, 206):
-                raise MarketoError(f"http-{reply.status_code}", "file download refused")
-            if reply.headers.get("Content-Type", "").startswith("application/json"):
-                problem = reply.json().get("errors", [{}])[0]
-                raise MarketoError(str(problem.get("code")), str(problem.get("message")))
-            mode = "ab" if reply.status_code == 206 else "wb"
-            with open(path, mode) as handle:
-                for block in reply.iter_content(1 << 20):
-                    handle.write(block)
-                handle.flush()
-                os.fsync(handle.fileno())
-        finally:
-            client.limits.release(ticket)
 
     def _load(self, job: Dict[str, Any]) -> None:
         """Upsert the file's leads; each batch commits with the progress that counts it."""
