@@ -9,7 +9,7 @@ import pytest
 
 from bot.marketo.client import MarketoClient, MarketoConfig
 from bot.marketo.fields import DEFAULT_FIELD_MAP
-from bot.marketo.sync import LeadSync, SyncOptions, describe
+from bot.marketo.sync import LeadSync, SyncError, SyncOptions, describe
 from bot.store.visitors import VisitorStore
 from tests.conftest import PYTHON, ROOT
 from tests.marketo_support import start_emulator
@@ -173,3 +173,16 @@ def test_a_real_kill_at_any_moment_loses_and_duplicates_nothing(tmp_path, emulat
     assert finished.returncode == 0, finished.stderr
     assert f"leads loaded: {LEADS}," in finished.stdout
     assert VisitorStore(env["DATABASE_URL"]).count() == LEADS
+
+
+def test_export_quotas_stop_the_sync_with_a_clear_message_and_it_resumes_later(tmp_path, emulator) -> None:
+    store = VisitorStore(f"sqlite:///{tmp_path / 'quota.db'}")
+    with pytest.raises(SyncError, match="daily bulk export allowance is used up"):
+        _sync(emulator, store, tmp_path, daily_export_bytes=2000).run()  # our own count of the 500 MB a day
+    emulator.faults(export_daily_bytes=1)  # Marketo's count: 1029 on the next job
+    with pytest.raises(SyncError, match="Export daily quota exceeded"):
+        _sync(emulator, store, tmp_path).run()
+    assert "Export daily quota exceeded" in describe(store.load_state("leads"))
+    emulator.faults(export_daily_bytes=500 * 1024 * 1024)  # a new day
+    state = _sync(emulator, store, tmp_path).run()
+    assert store.count() == LEADS and state["totals"]["records"] == LEADS and state["last_error"] is None
