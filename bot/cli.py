@@ -230,6 +230,132 @@ def cmd_sync(args: argparse.Namespace) -> int:
     return 0
 
 
+def _routing():
+    from bot.routing.agents import load_accounts, load_routing
+
+    agents, rules, problems = load_routing(settings().agents)
+    if problems:
+        raise _Problems(problems)
+    return agents, rules, load_accounts(settings().accounts)
+
+
+class _Problems(Exception):
+    def __init__(self, problems) -> None:
+        super().__init__("invalid configuration")
+        self.problems = problems
+
+
+def cmd_agents_list(args: argparse.Namespace) -> int:
+    from bot.routing.agents import WEEKDAYS
+
+    agents, _, _ = _routing()
+    for agent in agents:
+        hours = sum(end - start for _, blocks in agent.availability for start, end in blocks) / 60
+        days = ",".join(WEEKDAYS[day] for day, blocks in agent.availability if blocks)
+        print(f"{agent.email:<28} {agent.name:<20} {agent.timezone:<20} {agent.calendar:<8} {hours:4.0f} h/week "
+              f"({days}) teams: {','.join(agent.teams) or '-'}{'' if agent.active else ' [inactive]'}")
+    return 0
+
+
+def _parse_start(text: str) -> int:
+    import datetime
+
+    try:
+        moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise _Problems([f"'{text}' is not an ISO 8601 time such as 2026-12-01T10:00:00+01:00"]) from None
+    if moment.tzinfo is None:
+        raise _Problems([f"'{text}' has no time zone; add Z or an offset such as +01:00"])
+    return int(moment.timestamp())
+
+
+def cmd_meetings_book(args: argparse.Namespace) -> int:
+    from bot.dialogues.conditions import parse_duration
+    from bot.meetings.booking import BookingRequest, Meetings
+
+    agents, rules, accounts = _routing()
+    duration = parse_duration(args.duration)
+    if duration is None:
+        raise _Problems([f"malformed duration '{args.duration}' (use e.g. 30m)"])
+    routing = {"agent": args.agent} if args.agent else {"team": args.team} if args.team else (
+        "rules" if args.rules else "round_robin")
+    facts = {"person.email": args.email}
+    result = Meetings(settings().database_url).book(agents, BookingRequest(
+        _parse_start(args.start), duration // 60, args.email.strip().lower(), facts, routing), rules, accounts)
+    for email, why in result.choice.skipped:
+        print(f"skipped {email}: {why}", file=sys.stderr)
+    if result.meeting is None:
+        print(f"dynchat: no agent is free then: {result.choice.reason}", file=sys.stderr)
+        return 1
+    print(f"{result.meeting.agent_email} {result.meeting.id}")
+    print(f"why: {result.choice.reason}", file=sys.stderr)
+    return 0
+
+
+def cmd_meetings_cancel(args: argparse.Namespace) -> int:
+    from bot.meetings.booking import Meetings
+
+    meeting = Meetings(settings().database_url).cancel(args.id, "cancelled from the command line")
+    if meeting is None:
+        print(f"dynchat: no meeting {args.id}", file=sys.stderr)
+        return 1
+    print(f"{meeting.id} {meeting.status}")
+    return 0 if meeting.status == "cancelled" else 1
+
+
+def cmd_meetings_list(args: argparse.Namespace) -> int:
+    import datetime
+
+    from bot.meetings.booking import Meetings
+
+    for meeting in Meetings(settings().database_url).list(args.status, args.agent):
+        start = datetime.datetime.fromtimestamp(meeting.start_at, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
+        print(f"{meeting.id}  {start} UTC  {(meeting.end_at - meeting.start_at) // 60}m  {meeting.status:<11} "
+              f"{meeting.agent_email:<28} {meeting.lead_email or '-'}  ({meeting.reason})")
+    return 0
+
+
+def cmd_routing_show(args: argparse.Namespace) -> int:
+    from bot.meetings.booking import Meetings
+    from bot.routing.router import PoolState, pool_label, weighted_order
+
+    agents, rules, _ = _routing()
+    store = Meetings(settings().database_url)
+    states, counts = store.states(), store.counts()
+    pools = {"all": agents}
+    for team in sorted({t for a in agents for t in a.teams}):
+        pools[f"team:{team}"] = [a for a in agents if team in a.teams]
+    for key, members in pools.items():
+        state = states.get(key, PoolState())
+        order = weighted_order([a for a in members if a.active])
+        if not order:
+            continue
+        position = state.position if 0 <= state.position < len(order) else -1
+        upcoming = order[(position + 1) % len(order)]
+        credits = ", ".join(f"{email} x{n}" for email, n in sorted(state.credits.items())) or "-"
+        print(f"{pool_label(key)}: order {' -> '.join(a.email for a in order)}; last {state.last_agent or '-'}; "
+              f"next {upcoming.email} (if free); credits {credits}")
+    for agent in agents:
+        print(f"  {agent.email:<28} meetings so far: {counts.get(agent.email, 0)}")
+    print(f"rules: {len(rules)}")
+    return 0
+
+
+def cmd_calendar_feed(args: argparse.Namespace) -> int:
+    import time
+
+    from bot.calendars import local
+    from bot.meetings.booking import Meetings
+
+    agents, _, _ = _routing()
+    agent = next((a for a in agents if a.email == args.agent.lower()), None)
+    if agent is None:
+        print(f"dynchat: no agent {args.agent}", file=sys.stderr)
+        return 1
+    sys.stdout.write(local.feed(agent, Meetings(settings().database_url).list(agent=agent.email), time.time()))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="dynchat", description="Dynamic Chat for Rasa")
     commands = root.add_subparsers(dest="command", required=True)
@@ -271,6 +397,32 @@ def parser() -> argparse.ArgumentParser:
     sync.add_argument("what", nargs="?", choices=("run", "status"), default="run")
     sync.add_argument("--since", help="first day of the full pass, YYYY-MM-DD (default MARKETO_SYNC_SINCE or 2006-01-01)")
     sync.set_defaults(run=cmd_sync)
+    agents = commands.add_parser("agents", help="sales agents").add_subparsers(dest="what", required=True)
+    agents.add_parser("list", help="the agents and their hours").set_defaults(run=cmd_agents_list)
+    meetings = commands.add_parser("meetings", help="meetings booked with agents").add_subparsers(
+        dest="what", required=True)
+    book = meetings.add_parser("book", help="book through the same router and calendars as the chat")
+    book.add_argument("--email", required=True, help="the visitor's email")
+    book.add_argument("--start", required=True, help="ISO 8601 with a zone, e.g. 2026-12-01T10:00:00+01:00")
+    book.add_argument("--duration", default="30m")
+    route = book.add_mutually_exclusive_group()
+    route.add_argument("--agent", help="this agent only")
+    route.add_argument("--team", help="round robin in this team")
+    route.add_argument("--rules", action="store_true", help="apply the routing rules")
+    book.set_defaults(run=cmd_meetings_book)
+    cancel = meetings.add_parser("cancel", help="cancel a meeting (its agent gets the rotation credit back)")
+    cancel.add_argument("id")
+    cancel.set_defaults(run=cmd_meetings_cancel)
+    listing = meetings.add_parser("list", help="meetings with status and agent")
+    listing.add_argument("--status", choices=("booked", "rescheduled", "cancelled", "failed", "past"))
+    listing.add_argument("--agent")
+    listing.set_defaults(run=cmd_meetings_list)
+    routing = commands.add_parser("routing", help="round robin state").add_subparsers(dest="what", required=True)
+    routing.add_parser("show", help="order, who is next, meetings per agent").set_defaults(run=cmd_routing_show)
+    calendar = commands.add_parser("calendar", help="the embedded calendar").add_subparsers(dest="what", required=True)
+    feed = calendar.add_parser("feed", help="an agent's iCalendar feed (.ics) on standard output")
+    feed.add_argument("agent")
+    feed.set_defaults(run=cmd_calendar_feed)
     return root
 
 
@@ -278,6 +430,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.run(args)
+    except _Problems as problems:
+        return _report(problems.problems)
     except KeyboardInterrupt:
         return 130
     except OSError as exc:

@@ -24,6 +24,8 @@ class Settings:
     host: str
     database_url: str      # SQLite file by default; PostgreSQL when DATABASE_URL says so
     field_map: Path        # Marketo field -> person.*/company.* additions (optional file)
+    agents: Path           # sales agents and routing rules
+    accounts: Path         # account list: company or domain -> agent (optional CSV)
     marketo: Mapping[str, str]  # MARKETO_* variables; empty when Marketo is not configured
     marketo_emulator: bool      # MARKETO=emulator: `dynchat run` starts the emulator and points at it
     marketo_emulator_port: int
@@ -55,6 +57,8 @@ def from_environment(env: Mapping[str, str]) -> Settings:
         host=env.get("DYNCHAT_HOST", "127.0.0.1"),
         database_url=env.get("DATABASE_URL") or f"sqlite:///{path('DYNCHAT_VAR', 'var') / 'dynchat.db'}",
         field_map=path("DYNCHAT_FIELD_MAP", "data/marketo_fields.yml"),
+        agents=path("DYNCHAT_AGENTS", "data/agents.yml"),
+        accounts=path("DYNCHAT_ACCOUNTS", "data/accounts.csv"),
         marketo={key: value for key, value in env.items() if key.startswith("MARKETO_") and value},
         marketo_emulator=env.get("MARKETO", "").lower() == "emulator",
         marketo_emulator_port=int(env.get("DYNCHAT_MARKETO_EMULATOR_PORT", "8899")),

@@ -621,3 +621,10 @@ def _cycles(edges: Dict[str, List[str]]) -> List[List[str]]:
         if node not in index:
             visit(node)
     return found
+
+
+def check_condition(value: Any, pos: Pos, path: str) -> Tuple[Optional[Dict[str, Any]], List[Diagnostic]]:
+    """A condition outside a dialogue (routing rules), checked the same way."""
+    checker = _FileChecker(path)
+    condition = checker.condition(value, pos, set())
+    return condition, checker.problems

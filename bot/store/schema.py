@@ -41,3 +41,42 @@ sync_state = Table(
     Column("key", Text, primary_key=True),          # "leads"
     Column("value", Text, nullable=False),          # JSON: phase, cursor, current job, totals
 )
+
+meetings = Table(
+    "dc_meetings", metadata,
+    Column("id", Text, primary_key=True),
+    Column("agent_email", Text, nullable=False),
+    Column("lead_email", Text, nullable=True),
+    Column("lead_id", BigInteger, nullable=True),
+    Column("start_at", BigInteger, nullable=False),     # epoch seconds, UTC
+    Column("end_at", BigInteger, nullable=False),
+    Column("status", Text, nullable=False),             # booked | rescheduled | cancelled | failed | past
+    Column("calendar", Text, nullable=False),
+    Column("event_id", Text, nullable=True),
+    Column("join_url", Text, nullable=True),
+    Column("pool", Text, nullable=True),                # the rotation that assigned it
+    Column("reason", Text, nullable=False),             # why this agent
+    Column("conversation", Text, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+# one active meeting per agent and start time, whatever process books it
+Index("ux_dc_meetings_agent_start", meetings.c.agent_email, meetings.c.start_at, unique=True,
+      postgresql_where=meetings.c.status.in_(["booked", "rescheduled"]),
+      sqlite_where=meetings.c.status.in_(["booked", "rescheduled"]))
+Index("ix_dc_meetings_start", meetings.c.start_at)
+
+meeting_history = Table(
+    "dc_meeting_history", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("meeting_id", Text, nullable=False, index=True),
+    Column("at", Float, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("note", Text, nullable=False),
+)
+
+routing_state = Table(
+    "dc_routing_state", metadata,
+    Column("pool", Text, primary_key=True),             # "all" or "team:<name>"
+    Column("value", Text, nullable=False),              # JSON PoolState
+)

@@ -1,0 +1,1 @@
+"""Agents' calendars: availability (pure), and one provider module each (local, Google, Outlook)."""

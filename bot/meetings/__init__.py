@@ -1,0 +1,1 @@
+"""Meetings: records with statuses and history, booked through the router without double booking."""

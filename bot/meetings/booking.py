@@ -1,0 +1,218 @@
+"""Book, cancel and list meetings; the database guarantees no double booking.
+
+A booking runs in one transaction that first takes the routing lock (the
+"all" rotation row, so bookings from every process and host queue up there),
+reads the agents' meetings around the time, lets the pure router choose,
+inserts the meeting and advances the rotation. A unique index on (agent,
+start) over active meetings backs this up: two active meetings for one
+agent at one time cannot both exist.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from sqlalchemy import and_, insert, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from bot.calendars.availability import Interval, is_free, local_date
+from bot.routing.agents import Agent
+from bot.routing.router import Choice, PoolState, Rule, choose, credit_back
+from bot.store.schema import meeting_history, meetings, routing_state
+from bot.store.visitors import engine_for
+
+ACTIVE = ("booked", "rescheduled")
+
+
+@dataclass(frozen=True)
+class Meeting:
+    id: str
+    agent_email: str
+    lead_email: Optional[str]
+    start_at: int
+    end_at: int
+    status: str
+    calendar: str
+    reason: str
+    pool: Optional[str] = None
+    event_id: Optional[str] = None
+    join_url: Optional[str] = None
+    lead_id: Optional[int] = None
+    conversation: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    start_at: int
+    duration_minutes: int
+    lead_email: Optional[str]
+    facts: Mapping[str, Any] = field(default_factory=dict)   # person.*/company.* for account and rule routing
+    routing: Any = "round_robin"
+    lead_id: Optional[int] = None
+    conversation: Optional[str] = None
+
+
+@dataclass
+class BookingResult:
+    meeting: Optional[Meeting]
+    choice: Choice
+
+
+def _meeting(row: Any) -> Meeting:
+    return Meeting(row.id, row.agent_email, row.lead_email, row.start_at, row.end_at, row.status, row.calendar,
+                   row.reason, row.pool, row.event_id, row.join_url, row.lead_id, row.conversation)
+
+
+class Meetings:
+    def __init__(self, url: str) -> None:
+        self.engine = engine_for(url)
+
+    # --- routing state ---------------------------------------------------------
+    def _lock(self, connection: Connection) -> None:
+        """Take the booking lock: a row lock in PostgreSQL, the write lock in SQLite."""
+        if self.engine.dialect.name == "postgresql":
+            connection.exec_driver_sql(
+                "INSERT INTO dc_routing_state (pool, value) VALUES ('all', '{}') ON CONFLICT (pool) DO NOTHING")
+            connection.exec_driver_sql("SELECT value FROM dc_routing_state WHERE pool = 'all' FOR UPDATE")
+        else:
+            connection.exec_driver_sql(
+                "INSERT INTO dc_routing_state (pool, value) VALUES ('all', '{}') ON CONFLICT (pool) DO UPDATE "
+                "SET value = dc_routing_state.value")
+
+    def states(self, connection: Optional[Connection] = None) -> Dict[str, PoolState]:
+        def read(conn: Connection) -> Dict[str, PoolState]:
+            return {row.pool: PoolState.from_json(json.loads(row.value))
+                    for row in conn.execute(select(routing_state)).all()}
+
+        if connection is not None:
+            return read(connection)
+        with self.engine.connect() as conn:
+            return read(conn)
+
+    def _save_state(self, connection: Connection, pool: str, state: PoolState) -> None:
+        value = json.dumps(state.to_json(), sort_keys=True)
+        updated = connection.execute(update(routing_state).where(routing_state.c.pool == pool).values(value=value))
+        if updated.rowcount == 0:
+            connection.execute(insert(routing_state).values(pool=pool, value=value))
+
+    # --- reading -----------------------------------------------------------------
+    def _active_around(self, connection: Connection, start: int, end: int) -> List[Any]:
+        return connection.execute(select(meetings).where(and_(
+            meetings.c.status.in_(ACTIVE), meetings.c.start_at < end + 2 * 86400,
+            meetings.c.end_at > start - 2 * 86400))).all()
+
+    def get(self, meeting_id: str) -> Optional[Meeting]:
+        with self.engine.connect() as connection:
+            row = connection.execute(select(meetings).where(meetings.c.id == meeting_id)).first()
+        return _meeting(row) if row else None
+
+    def list(self, status: Optional[str] = None, agent: Optional[str] = None, now: Optional[float] = None) -> List[Meeting]:
+        self.mark_past(now)
+        query = select(meetings).order_by(meetings.c.start_at, meetings.c.id)
+        if status:
+            query = query.where(meetings.c.status == status)
+        if agent:
+            query = query.where(meetings.c.agent_email == agent.lower())
+        with self.engine.connect() as connection:
+            return [_meeting(row) for row in connection.execute(query).all()]
+
+    def history(self, meeting_id: str) -> List[Tuple[float, str, str]]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(meeting_history).where(meeting_history.c.meeting_id == meeting_id)
+                                      .order_by(meeting_history.c.id)).all()
+        return [(row.at, row.status, row.note) for row in rows]
+
+    def mark_past(self, now: Optional[float] = None) -> None:
+        now = time.time() if now is None else now
+        with self.engine.begin() as connection:
+            ended = connection.execute(select(meetings.c.id).where(and_(
+                meetings.c.status.in_(ACTIVE), meetings.c.end_at <= now))).scalars().all()
+            for meeting_id in ended:
+                self._set_status(connection, meeting_id, "past", "the meeting time has passed", now)
+
+    def counts(self) -> Dict[str, int]:
+        """Active and past meetings per agent (for `dynchat routing show`)."""
+        result: Dict[str, int] = {}
+        with self.engine.connect() as connection:
+            for row in connection.execute(select(meetings.c.agent_email).where(
+                    meetings.c.status.in_(ACTIVE + ("past",)))).all():
+                result[row.agent_email] = result.get(row.agent_email, 0) + 1
+        return result
+
+    # --- writing ------------------------------------------------------------------
+    def _set_status(self, connection: Connection, meeting_id: str, status: str, note: str, now: float) -> None:
+        connection.execute(update(meetings).where(meetings.c.id == meeting_id).values(status=status, updated_at=now))
+        connection.execute(insert(meeting_history).values(meeting_id=meeting_id, at=now, status=status, note=note))
+
+    def book(self, agents: Sequence[Agent], request: BookingRequest, rules: Sequence[Rule] = (),
+             accounts: Optional[Mapping[str, str]] = None, external_busy: Optional[Mapping[str, List[Interval]]] = None,
+             now: Optional[float] = None) -> BookingResult:
+        """Choose an agent free at that time and record the meeting, atomically."""
+        now = time.time() if now is None else now
+        start, end = request.start_at, request.start_at + request.duration_minutes * 60
+        with self.engine.begin() as connection:
+            self._lock(connection)
+            busy: Dict[str, List[Interval]] = {a.email: list((external_busy or {}).get(a.email, [])) for a in agents}
+            per_day: Dict[str, Dict[datetime.date, int]] = {a.email: {} for a in agents}
+            zones = {a.email: a.zone for a in agents}
+            for row in self._active_around(connection, start, end):
+                if row.agent_email in busy:
+                    busy[row.agent_email].append((row.start_at, row.end_at))
+                    day = local_date(row.start_at, zones[row.agent_email])
+                    per_day[row.agent_email][day] = per_day[row.agent_email].get(day, 0) + 1
+
+            def free(agent: Agent) -> Optional[str]:
+                return is_free(agent, start, end, busy[agent.email], int(now), per_day[agent.email])
+
+            choice = choose(agents, free, self.states(connection), request.facts, request.routing, rules, accounts)
+            if choice.agent is None:
+                return BookingResult(None, choice)
+            agent = choice.agent
+            meeting = Meeting(str(uuid.uuid4()), agent.email, request.lead_email, start, end, "booked", agent.calendar,
+                              choice.reason, choice.pool, lead_id=request.lead_id, conversation=request.conversation)
+            try:
+                with connection.begin_nested():
+                    connection.execute(insert(meetings).values(
+                        id=meeting.id, agent_email=meeting.agent_email, lead_email=meeting.lead_email,
+                        lead_id=meeting.lead_id, start_at=start, end_at=end, status="booked",
+                        calendar=meeting.calendar, reason=meeting.reason, pool=meeting.pool,
+                        conversation=meeting.conversation, created_at=now, updated_at=now))
+            except IntegrityError:
+                # only possible if the lock were bypassed; refuse rather than double-book
+                return BookingResult(None, Choice(None, f"{agent.email} was booked at that time meanwhile"))
+            connection.execute(insert(meeting_history).values(meeting_id=meeting.id, at=now, status="booked",
+                                                              note=choice.reason))
+            if choice.pool and choice.state is not None:
+                self._save_state(connection, choice.pool, choice.state)
+        return BookingResult(meeting, choice)
+
+    def attach_event(self, meeting_id: str, event_id: Optional[str], join_url: Optional[str]) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(update(meetings).where(meetings.c.id == meeting_id).values(
+                event_id=event_id, join_url=join_url, updated_at=time.time()))
+
+    def fail(self, meeting_id: str, why: str) -> None:
+        """The calendar refused the event: the meeting failed and its agent gets the rotation credit back."""
+        self._end(meeting_id, "failed", why)
+
+    def cancel(self, meeting_id: str, why: str = "cancelled") -> Optional[Meeting]:
+        return self._end(meeting_id, "cancelled", why)
+
+    def _end(self, meeting_id: str, status: str, why: str) -> Optional[Meeting]:
+        now = time.time()
+        with self.engine.begin() as connection:
+            self._lock(connection)
+            row = connection.execute(select(meetings).where(meetings.c.id == meeting_id)).first()
+            if row is None or row.status not in ACTIVE:
+                return _meeting(row) if row else None
+            self._set_status(connection, meeting_id, status, why, now)
+            if row.pool:
+                state = self.states(connection).get(row.pool, PoolState())
+                self._save_state(connection, row.pool, credit_back(state, row.agent_email))
+        return self.get(meeting_id)
+

@@ -1,0 +1,1 @@
+"""Who gets the meeting: agents, account and rule routing, strict round robin."""
