@@ -1,0 +1,29 @@
+"""Books the same slot from many threads of this process; prints one line per attempt (for the concurrency test)."""
+from __future__ import annotations
+
+import sys
+import threading
+
+from bot.meetings.booking import BookingRequest, Meetings
+from tests.test_meetings import AGENTS
+
+
+def main(url: str, start: int, threads: int) -> None:
+    barrier = threading.Barrier(threads)
+    lines = []
+
+    def attempt(n: int) -> None:
+        barrier.wait()
+        result = Meetings(url).book(AGENTS, BookingRequest(start, 30, f"visitor{n}@x.test"), now=start - 86400)
+        lines.append(result.meeting.agent_email if result.meeting else "none")
+
+    workers = [threading.Thread(target=attempt, args=(n,)) for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))
