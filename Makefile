@@ -44,6 +44,7 @@ test: install
 bench: install
 	$(BIN)/python bench/bench_dialogues.py
 	$(BIN)/python bench/bench_visitors.py
+	$(BIN)/python bench/bench_meetings.py
 
 clean:
 	rm -rf build models .rasa .pytest_cache

@@ -145,3 +145,21 @@ def test_free_slots_respect_buffers_notice_and_caps() -> None:
                    [], now=0) == "outside working hours"
     assert describe(meeting[0], "America/New_York") == "Mon 30 Nov 04:00"
     assert describe(meeting[0], "Not/AZone") == "Mon 30 Nov 09:00 UTC"
+
+
+def test_free_slots_match_a_brute_force_check() -> None:
+    import random
+
+    rng = random.Random(5)
+    person = agent(1, timezone="America/New_York", availability=((0, ((540, 720), (780, 1020))), (2, ((600, 960),))),
+                   buffer_minutes=10)
+    start = _local("America/New_York", 2026, 11, 2)
+    window = (start, start + 14 * 86400)
+    for _ in range(20):
+        busy = sorted((s, s + rng.choice((900, 1800, 5400))) for s in
+                      (start + rng.randrange(0, 14 * 86400, 300) for _ in range(30)))
+        slots = free_slots(person, window, busy, now=start)
+        expected = [s for begin, end in working_intervals(person, datetime.date(2026, 11, 1), 16)
+                    for s in range(max(begin, window[0]), min(end, window[1]) - 1800 + 1, 1800)
+                    if is_free(person, s, s + 1800, busy, now=start) is None]
+        assert slots == sorted(expected)

@@ -30,17 +30,22 @@ def _local_epoch(day: datetime.date, minutes: int, zone: ZoneInfo) -> int:
     return int(wall.replace(tzinfo=zone).timestamp())
 
 
-def working_intervals(agent: Agent, first_day: datetime.date, days: int) -> List[Interval]:
-    """The agent's working hours for `days` local dates from `first_day`, in UTC."""
+def working_days(agent: Agent, first_day: datetime.date, days: int) -> List[Tuple[int, int, datetime.date]]:
+    """The agent's working hours for `days` local dates from `first_day`: (start, end, local date)."""
     zone = agent.zone
-    intervals: List[Interval] = []
+    intervals: List[Tuple[int, int, datetime.date]] = []
     for offset in range(days):
         day = first_day + datetime.timedelta(days=offset)
         for start, end in agent.hours(day.weekday()):
             begin, finish = _local_epoch(day, start, zone), _local_epoch(day, end, zone)
             if finish > begin:
-                intervals.append((begin, finish))
+                intervals.append((begin, finish, day))
     return intervals
+
+
+def working_intervals(agent: Agent, first_day: datetime.date, days: int) -> List[Interval]:
+    """The agent's working hours for `days` local dates from `first_day`, in UTC."""
+    return [(begin, finish) for begin, finish, _ in working_days(agent, first_day, days)]
 
 
 def merge(intervals: Iterable[Interval]) -> List[Interval]:
@@ -63,33 +68,32 @@ def free_slots(agent: Agent, window: Interval, busy: Sequence[Interval], now: in
     """Start times (epoch seconds) of free slots of the agent inside `window`."""
     if not agent.active:
         return []
-    zone = agent.zone
     length = (duration_minutes or agent.duration_minutes) * 60
     step = (step_minutes or min(30, duration_minutes or agent.duration_minutes)) * 60
     pad = agent.buffer_minutes * 60
     earliest = max(window[0], now + agent.min_notice_minutes * 60)
-    first_day = local_date(window[0], zone) - datetime.timedelta(days=1)
+    first_day = local_date(window[0], agent.zone) - datetime.timedelta(days=1)
     days = (window[1] - window[0]) // 86400 + 3
     blocked = merge((start - pad, end + pad) for start, end in busy)
     starts_of_blocked = [start for start, _ in blocked]
     counts: Dict[datetime.date, int] = dict(booked_per_day or {})
     slots: List[int] = []
-    for begin, finish in working_intervals(agent, first_day, days):
+    cap = agent.max_per_day
+    for begin, finish, day in working_days(agent, first_day, days):
+        if cap is not None and counts.get(day, 0) >= cap:
+            continue  # a block belongs to one local date: the meeting date that counts
         begin, finish = max(begin, window[0]), min(finish, window[1])
         start = begin
         if start < earliest:  # keep the grid of the working block, from the first allowed step
             start = begin + -(-(earliest - begin) // step) * step
+        index = max(0, bisect.bisect_right(starts_of_blocked, start) - 1)  # may overlap `start`
         while start + length <= finish:
             end = start + length
-            index = bisect.bisect_left(starts_of_blocked, end)
-            if index and blocked[index - 1][1] > start:
-                start = start + step
+            while index < len(blocked) and blocked[index][1] <= start:
+                index += 1
+            if index < len(blocked) and blocked[index][0] < end:
+                start = max(start + step, begin + -(-(blocked[index][1] - begin) // step) * step)
                 continue
-            if agent.max_per_day is not None:
-                day = local_date(start, zone)
-                if counts.get(day, 0) >= agent.max_per_day:
-                    start += step
-                    continue
             slots.append(start)
             start += step
     return slots

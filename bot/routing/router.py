@@ -13,6 +13,7 @@ agent a credit, which puts them first in line again.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -62,6 +63,11 @@ class Choice:
 
 def weighted_order(agents: Sequence[Agent]) -> List[Agent]:
     """The rotation: each agent `weight` times, interleaved (smooth weighted round robin)."""
+    return list(_weighted_order(tuple(agents)))
+
+
+@functools.lru_cache(maxsize=256)
+def _weighted_order(agents: Tuple[Agent, ...]) -> Tuple[Agent, ...]:
     total = sum(agent.weight for agent in agents)
     current = {agent.email: 0 for agent in agents}
     order: List[Agent] = []
@@ -71,7 +77,7 @@ def weighted_order(agents: Sequence[Agent]) -> List[Agent]:
         best = max(agents, key=lambda a: (current[a.email], -agents.index(a)))
         current[best.email] -= total
         order.append(best)
-    return order
+    return tuple(order)
 
 
 def pool_label(pool: str) -> str:
