@@ -9,6 +9,8 @@ from rasa_sdk.events import (ActionExecuted, ActiveLoop, FollowupAction, Restart
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import conversation
+from bot.marketo import writeback
+from bot.meetings import chat as meeting_chat
 from bot.dialogues import naming, runtime
 from bot.dialogues.catalog import current_dialogues
 from bot.dialogues.flow import resolve_entry
@@ -49,6 +51,35 @@ class ActionStep(Action):
             events += [ActiveLoop(None), SlotSet("requested_slot", None)]  # a new page leaves an open capture
         return events + [SlotSet(name, value) for name, value in decision.slots.items()] + [
             SlotSet(naming.GOTO_SLOT, decision.goto)]
+
+
+class ActionMeeting(Action):
+    """The meeting card: propose times, book the chosen one, cancel or reschedule from the chat."""
+
+    def name(self) -> Text:
+        return naming.MEETING_ACTION
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
+        dialogues = current_dialogues()
+        target = naming.parse_goto(tracker.get_slot(naming.GOTO_SLOT) if _previous_action(tracker) == naming.STEP_ACTION
+                                   else tracker.get_slot("dc_meeting_card"))
+        if not target or target[0] not in dialogues or target[1] not in dialogues[target[0]].cards:
+            dispatcher.utter_message(response="utter_dc_meeting_nothing_to_cancel")
+            return []
+        dialogue = dialogues[target[0]]
+        reply = meeting_chat.handle(dialogue, dialogue.cards[target[1]], _latest_intent(tracker),
+                                    _previous_action(tracker) == naming.MEETING_FORM, tracker.current_slot_values(),
+                                    _visit_metadata(tracker), tracker.sender_id)
+        writeback.chat_events(reply.events, tracker.get_slot("dc_lead_id"))
+        for response, values in reply.messages:
+            dispatcher.utter_message(response=response, **values)
+        events: List[Dict] = [SlotSet(name, value) for name, value in reply.slots.items()]
+        if reply.ask_email:
+            return events + [FollowupAction(naming.MEETING_FORM)]
+        if reply.done:
+            return events + [SlotSet(naming.GOTO_SLOT, naming.goto_value(dialogue.id, target[1])),
+                             FollowupAction(naming.STEP_ACTION)]
+        return events
 
 
 class ActionFreeText(Action):

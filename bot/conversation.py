@@ -40,7 +40,9 @@ def step(entry: Entry, dialogues: Mapping[str, Dialogue], turn: Turn) -> runtime
     if entry.kind == "start":
         decision = _start(dialogues, turn)
     else:
-        decision = runtime.step(entry, dialogues, turn.slots)
+        from bot.meetings.chat import configured_routing
+
+        decision = runtime.step(entry, dialogues, turn.slots, meetings=configured_routing() is not None)
         runtime.note_engagement(decision, entry.dialogue, turn.slots,
                                 responded=turn.latest_intent != naming.START_INTENT)
         typed = decision.slots.get(naming.field_slot("person.email")) if entry.kind == "captured" else None

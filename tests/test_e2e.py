@@ -20,6 +20,7 @@ SWEDISH = "https://acme.test/se/start"
 def bot(tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("e2e")
     env = e2e_support.environment(tmp, FIXTURES / "dialogues")
+    env["DYNCHAT_AGENTS"] = str(FIXTURES / "agents" / "always.yml")
     e2e_support.train(env)
     running = e2e_support.start(env)
     yield running
@@ -90,16 +91,24 @@ def test_back_returns_to_the_previous_question(bot) -> None:
     assert bot.texts(me, "not a phone") == [
         "That doesn't look like a phone number. Please type it with the country code, like +46 70 123 45 67:",
         "Your phone number?"]
-    assert bot.texts(me, "+46 70 123 45 67") == [
-        "Booking a meeting in the chat is not set up yet, so our team will contact you to find a time.",
-        "Bye, red fan."]
+    offer = bot.say(me, "+46 70 123 45 67")
+    assert offer[0]["text"] == "Pick a time that suits you (times in UTC):" and len(offer[0]["buttons"]) == 6
     assert bot.slots(me)["person_phone"] == "+46701234567"
+    # no email yet: the invitation's address is asked for, validated, then the meeting is booked
+    assert bot.texts(me, offer[0]["buttons"][0]["payload"]) == ["What email should the invitation go to?"]
+    assert bot.texts(me, "not an email") == [
+        "That doesn't look like an email address (like name@company.com). Please try again:",
+        "What email should the invitation go to?"]
+    booked = bot.texts(me, "red@fan.test")
+    assert booked[0].startswith(f"You're booked: {offer[0]['buttons'][0]['title']} (UTC) with ")
+    assert offer[0]["buttons"][0]["title"][-2:] in ("00", "30")  # on the half-hour grid
+    assert booked[1:] == ["Bye, red fan."]
 
 
 def test_skip_if_known_and_known_visitors(bot) -> None:
     me = visitor()
     bot.say(me, "/session_start", {"url": HOME, "person": {"phone": "+46701111111"}})
-    assert bot.texts(me, "/dc__general__colour__1")[-1] == "Bye, red fan."
+    assert bot.texts(me, "/dc__general__colour__1")[-1] == "Pick a time that suits you (times in UTC):"
     known = visitor()
     reply = bot.texts(known, "/session_start", {"url": SHOP, "email": "ann@acme.test", "person": {"firstName": "Ann"}})
     assert reply == ["Welcome back, Ann!", "Reorder your last purchase?"]
@@ -135,11 +144,29 @@ def test_training_again_without_changes_is_skipped(bot) -> None:
     assert "is up to date" in result.stdout
 
 
+def test_two_visitors_racing_for_one_time_are_never_double_booked(bot) -> None:
+    offers = {}
+    for me in (visitor(), visitor(), visitor()):
+        bot.say(me, "/session_start", {"url": HOME, "email": f"{me}@x.test", "person": {"phone": "+46700000000"}})
+        offers[me] = bot.say(me, "/dc__general__colour__2")[0]["buttons"]
+    visitors = list(offers)
+    late = offers[visitors[0]][-2]  # the same time, taken by all three
+    first = bot.texts(visitors[0], late["payload"])[0]
+    second = bot.texts(visitors[1], late["payload"])[0]
+    third = bot.say(visitors[2], late["payload"])
+    assert first.startswith("You're booked") and second.startswith("You're booked")
+    assert {"Alex Always", "Sam Sometimes"} == {text.split(" with ")[1].split(".")[0] for text in (first, second)}
+    assert third[0]["text"] == "Sorry, that time was just taken. Here are the next free times (in UTC):"
+    assert late["title"] not in [b["title"] for b in third[0]["buttons"]]
+
+
 def test_no_dialogue_means_no_answer(bot) -> None:
     me = visitor()
-    bot.say(me, "/session_start", {"url": HOME})
+    bot.say(me, "/session_start", {"url": HOME, "email": "done@x.test"})
     bot.say(me, "/dc__general__colour__1")
     bot.say(me, "+46701234567")
+    offer = bot.say(me, "/dc_meeting_more")  # the meeting card's later times
+    bot.say(me, offer[0]["buttons"][0]["payload"])
     assert bot.texts(me, "/session_start", {"url": HOME}) == []
 
 

@@ -163,3 +163,8 @@ def test_free_slots_match_a_brute_force_check() -> None:
                     for s in range(max(begin, window[0]), min(end, window[1]) - 1800 + 1, 1800)
                     if is_free(person, s, s + 1800, busy, now=start) is None]
         assert slots == sorted(expected)
+
+
+def test_an_agents_file_without_rules_is_fine() -> None:
+    agents, rules, problems = load_routing(FIXTURES / "agents" / "always.yml")
+    assert problems == [] and rules == [] and [a.email for a in agents] == ["alex@agents.test", "sam@agents.test"]

@@ -16,6 +16,7 @@ def bot(tmp_path_factory: pytest.TempPathFactory):
     env = e2e_support.environment(tmp_path_factory.mktemp("shipped"), ROOT / "data" / "dialogues")
     # as `MARKETO=emulator make run`: the emulator with the demo leads, an empty local store
     env.update(MARKETO="emulator", DYNCHAT_MARKETO_EMULATOR_PORT=str(e2e_support.free_port()))
+    env.pop("DYNCHAT_AGENTS")  # the shipped agents, as `make run` has them: meetings are booked in the chat
     running = e2e_support.start(env)  # `dynchat run` compiles and trains first, as `make run` does
     yield running
     assert running.stop() == 0
@@ -61,12 +62,25 @@ def test_with_the_marketo_emulator_a_demo_lead_is_known_by_cookie(bot) -> None:
                      "Would you like a quick demo?"]
 
 
-def test_book_a_demo_reaches_the_meeting_card_and_the_end(bot) -> None:
+def test_book_a_demo_books_a_meeting_in_the_chat_and_cancels_it(bot) -> None:
     me = uuid.uuid4().hex
-    bot.say(me, "/session_start", {"url": "https://example.com/demo"})
+    bot.say(me, "/session_start", {"url": "https://example.com/demo", "timezone": "Europe/Stockholm"})
     assert bot.texts(me, "/dc__book_a_demo__ask__1") == ["What is your name?"]
     assert bot.texts(me, "Robin") == ["Thanks Robin. What is your work email?"]
-    assert bot.texts(me, "robin@example.com") == [
-        "Booking a meeting in the chat is not set up yet, so our team will contact you to find a time.",
-        "Thanks, talk soon!"]
-    assert bot.slots(me)["dc_goals"] == ["book_a_demo.demo_booked"]
+    offer = bot.say(me, "robin@example.com")
+    assert offer[0]["text"] == "Pick a time that suits you (times in Europe/Stockholm):"
+    times = offer[0]["buttons"]
+    assert len(times) == 6 and times[-1] == {"title": "More times", "payload": "/dc_meeting_more"}
+    more = bot.say(me, "/dc_meeting_more")[0]["buttons"]
+    assert more[0]["title"] != times[0]["title"]
+    booked = bot.say(me, times[1]["payload"])
+    assert booked[0]["text"].startswith(f"You're booked: {times[1]['title']} (Europe/Stockholm) with ")
+    assert booked[0]["text"].endswith("The invitation goes to robin@example.com.")
+    assert [b["title"] for b in booked[0]["buttons"]] == ["Reschedule", "Cancel meeting"]
+    assert [m["text"] for m in booked[1:]] == ["Thanks, talk soon!"]
+    slots = bot.slots(me)
+    assert slots["dc_goals"] == ["book_a_demo.demo_booked"] and slots["dc_meeting_id"]
+    assert slots["person_dcAgentEmail"] in ("astrid@example.com", "ben@example.com", "chloe@example.com")
+    cancelled = bot.texts(me, "/dc_meeting_cancel")
+    assert cancelled == [f"Your meeting on {times[1]['title']} (Europe/Stockholm) is cancelled."]
+    assert bot.texts(me, "/dc_meeting_cancel") == ["There is no meeting to change."]

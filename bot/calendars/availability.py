@@ -71,7 +71,7 @@ def free_slots(agent: Agent, window: Interval, busy: Sequence[Interval], now: in
     length = (duration_minutes or agent.duration_minutes) * 60
     step = (step_minutes or min(30, duration_minutes or agent.duration_minutes)) * 60
     pad = agent.buffer_minutes * 60
-    earliest = max(window[0], now + agent.min_notice_minutes * 60)
+    earliest = max(window[0], now + agent.min_notice_minutes * 60)  # also clips to the window
     first_day = local_date(window[0], agent.zone) - datetime.timedelta(days=1)
     days = (window[1] - window[0]) // 86400 + 3
     blocked = merge((start - pad, end + pad) for start, end in busy)
@@ -82,9 +82,9 @@ def free_slots(agent: Agent, window: Interval, busy: Sequence[Interval], now: in
     for begin, finish, day in working_days(agent, first_day, days):
         if cap is not None and counts.get(day, 0) >= cap:
             continue  # a block belongs to one local date: the meeting date that counts
-        begin, finish = max(begin, window[0]), min(finish, window[1])
-        start = begin
-        if start < earliest:  # keep the grid of the working block, from the first allowed step
+        finish = min(finish, window[1])
+        start = begin  # slots keep the grid of the working block (09:00, 09:30...), from the first allowed one
+        if start < earliest:
             start = begin + -(-(earliest - begin) // step) * step
         index = max(0, bisect.bisect_right(starts_of_blocked, start) - 1)  # may overlap `start`
         while start + length <= finish:
@@ -122,8 +122,7 @@ def is_free(agent: Agent, start: int, end: int, busy: Sequence[Interval], now: i
 def describe(epoch: int, timezone: str) -> str:
     """A slot as the visitor reads it, in their own time zone: 'Thu 26 Nov 10:00'."""
     try:
-        zone = ZoneInfo(timezone)
-    except Exception:  # an unknown zone from the widget: fall back to UTC, say so
-        zone, timezone = ZoneInfo("UTC"), "UTC"
-    moment = datetime.datetime.fromtimestamp(epoch, zone)
-    return moment.strftime("%a %d %b %H:%M") + ("" if timezone != "UTC" else " UTC")
+        zone, suffix = ZoneInfo(timezone), ""
+    except Exception:  # an unknown zone from the widget: fall back to UTC, and say so
+        zone, suffix = ZoneInfo("UTC"), " UTC"
+    return datetime.datetime.fromtimestamp(epoch, zone).strftime("%a %d %b %H:%M") + suffix

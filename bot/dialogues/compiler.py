@@ -93,6 +93,7 @@ class _Builder:
         self.goto_values: List[str] = []
         self.field_mappings: Dict[str, List[Dict[str, Any]]] = {}
         self.fields: Set[str] = set(STANDARD_FIELDS)
+        self.has_meetings = False
 
     def rule(self, dialogue: Dialogue, card: Card, name: str, steps: List[Dict[str, Any]], next_action: str,
              condition: Optional[List[Dict[str, Any]]] = None) -> None:
@@ -118,6 +119,8 @@ class _Builder:
                   first_action(dialogue, card))
         if card.field:
             self.fields.add(card.field)
+        if card.meeting and card.meeting.get("write_agent_to"):
+            self.fields.add(card.meeting["write_agent_to"])
         if card.text is not None:
             for variant in [card.text.default] + [t for _, t in card.text.translations]:
                 self.fields.update(token_fields(variant))
@@ -144,11 +147,19 @@ class _Builder:
                         {"type": "from_intent", "intent": option.intent, "value": option.value})
         elif card.kind == "capture":
             self._capture(dialogue, card)
+        elif card.kind == "meeting":
+            slots = naming.goto_value(dialogue.id, card.id, phase="slots")
+            self.goto_values.append(slots)
+            self.has_meetings = True
+            self.rule(dialogue, card, f"{card.id} proposes times",
+                      [{"action": naming.STEP_ACTION}, {"slot_was_set": [{naming.GOTO_SLOT: slots}]}],
+                      naming.MEETING_ACTION)
+            self.rules[-1].pop("wait_for_user_input", None)  # the visitor picks a time
 
     def _capture(self, dialogue: Dialogue, card: Card) -> None:
         form = naming.capture_form(dialogue.id, card.id)
         slot = naming.field_slot(card.field)
-        ask = naming.goto_value(dialogue.id, card.id, ask=True)
+        ask = naming.goto_value(dialogue.id, card.id, phase="ask")
         self.goto_values.append(ask)
         self.forms[form] = {"required_slots": [slot]}
         self.responses[naming.ask_response(dialogue.id, card.id, card.field)] = _variations(card.text, dialogue)
@@ -178,7 +189,10 @@ class _Builder:
     def domain(self, shared: Dict[str, Any]) -> Dict[str, Any]:
         domain = {key: value for key, value in shared.items()}
         domain["version"] = "3.1"
-        domain["intents"] = list(shared.get("intents", [])) + [naming.START_INTENT] + self.intents
+        meeting_intents = list(naming.MEETING_INTENTS) if self.has_meetings else []
+        domain["intents"] = list(shared.get("intents", [])) + [naming.START_INTENT] + meeting_intents + self.intents
+        if self.has_meetings:
+            domain["entities"] = list(shared.get("entities") or []) + [naming.SLOT_ENTITY]
         slots = dict(shared.get("slots") or {})
         slots[naming.GOTO_SLOT] = {
             "type": "categorical", "influence_conversation": True,
@@ -188,6 +202,15 @@ class _Builder:
                                 ("dc_goals", "list"), ("dc_known", "bool"), ("dc_visit", "any"),
                                 ("dc_lead_id", "any"), ("dc_engaged", "list")):
             slots[name] = {"type": slot_type, "influence_conversation": False, "mappings": [{"type": "custom"}]}
+        if self.has_meetings:
+            slots["dc_slot"] = {"type": "any", "influence_conversation": False,
+                                "mappings": [{"type": "from_entity", "entity": naming.SLOT_ENTITY}]}
+            for name in ("dc_meeting_card", "dc_meeting_id", "dc_meeting_offset", "dc_rescheduling"):
+                slots[name] = {"type": "any", "influence_conversation": False, "mappings": [{"type": "custom"}]}
+            email = naming.field_slot("person.email")
+            self.field_mappings.setdefault(email, []).append({
+                "type": "from_text", "not_intent": ["restart", "back", naming.START_INTENT],
+                "conditions": [{"active_loop": naming.MEETING_FORM, "requested_slot": email}]})
         for name in PAGE_SLOTS:
             slots[name] = {"type": "any", "influence_conversation": False, "mappings": [{"type": "custom"}]}
         for field in sorted(self.fields):
@@ -200,6 +223,13 @@ class _Builder:
         domain["responses"] = responses
         domain["actions"] = sorted(set(shared.get("actions") or []) | set(CORE_ACTIONS))
         domain["forms"] = {**(shared.get("forms") or {}), **self.forms}
+        if self.has_meetings:
+            domain["forms"][naming.MEETING_FORM] = {"required_slots": [naming.field_slot("person.email")]}
+            domain["actions"] = sorted(set(domain["actions"]) | {naming.MEETING_ACTION})
+        else:
+            domain["responses"] = {k: v for k, v in domain["responses"].items()
+                                   if not k.startswith(("utter_dc_meeting_", "utter_ask_form_dc_meeting"))
+                                   or k == "utter_dc_meeting_unavailable"}
         order = ["version", "intents", "entities", "slots", "responses", "actions", "forms", "session_config"]
         return {key: domain[key] for key in order if key in domain} | {k: v for k, v in domain.items() if k not in order}
 
@@ -214,6 +244,14 @@ class _Builder:
         for intent in FREE_TEXT_INTENTS:
             rules.append({"rule": f"free text: {intent}",
                           "steps": [{"intent": intent}, {"action": naming.FREE_TEXT_ACTION}]})
+        if self.has_meetings:
+            for intent in naming.MEETING_INTENTS:
+                rules.append({"rule": f"meetings: {intent}",
+                              "steps": [{"intent": intent}, {"action": naming.MEETING_ACTION}]})
+            form = naming.MEETING_FORM
+            rules.append({"rule": "meetings: email for the invitation", "condition": [{"active_loop": form}],
+                          "steps": [{"action": form}, {"active_loop": None},
+                                    {"slot_was_set": [{"requested_slot": None}]}, {"action": naming.MEETING_ACTION}]})
         return rules
 
     def stories(self) -> List[Dict[str, Any]]:
@@ -246,7 +284,7 @@ class _Builder:
             if card.kind == "capture" and card.id not in seen:
                 form = naming.capture_form(dialogue.id, card.id)
                 steps += [{"action": naming.STEP_ACTION},
-                          {"slot_was_set": [{naming.GOTO_SLOT: naming.goto_value(dialogue.id, card.id, ask=True)}]},
+                          {"slot_was_set": [{naming.GOTO_SLOT: naming.goto_value(dialogue.id, card.id, phase="ask")}]},
                           {"action": form}, {"active_loop": form}]
             stories.append({"story": f"{dialogue.id}: first choices", "steps": steps})
         return stories

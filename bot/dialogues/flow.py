@@ -68,9 +68,11 @@ def resolve_entry(
             if card.kind == "goal":
                 return Entry("enter", dialogue.id, card.id)
             return after_card(dialogue, card)
-    if previous_action == naming.STEP_ACTION:
+    if previous_action in (naming.STEP_ACTION, naming.MEETING_ACTION):
         target = naming.parse_goto(goto)
         if target and target[0] in dialogues and target[1] in dialogues[target[0]].cards:
+            if previous_action == naming.MEETING_ACTION:  # the meeting card it names is done
+                return after_card(dialogues[target[0]], dialogues[target[0]].cards[target[1]])
             return Entry("enter", target[0], target[1])
     option = naming.parse_option_intent(latest_intent)
     if previous_action == "action_listen" and option and option[0] in dialogues:

@@ -8,6 +8,10 @@ from __future__ import annotations
 from typing import Optional, Tuple
 
 STEP_ACTION = "action_dc_step"
+MEETING_ACTION = "action_dc_meeting"
+MEETING_FORM = "form_dc_meeting_email"
+MEETING_INTENTS = ("dc_meeting", "dc_meeting_more", "dc_meeting_cancel", "dc_meeting_reschedule")
+SLOT_ENTITY = "dc_slot"
 FREE_TEXT_ACTION = "action_dc_free_text"
 START_INTENT = "dc_start"
 GOTO_SLOT = "dc_goto"
@@ -36,9 +40,10 @@ def ask_response(dialogue: str, card: str, field: str) -> str:
     return f"utter_ask_{capture_form(dialogue, card)}_{field_slot(field)}"
 
 
-def goto_value(dialogue: str, card: str, ask: bool = False) -> str:
-    """Value of the routing slot that sends the flow into a card (or its form)."""
-    return f"{dialogue}{SEP}{card}{SEP}ask" if ask else f"{dialogue}{SEP}{card}"
+def goto_value(dialogue: str, card: str, phase: Optional[str] = None) -> str:
+    """Value of the routing slot that sends the flow into a card, or into a phase of it
+    ("ask": a capture's form, "slots": a meeting card's proposed times)."""
+    return f"{dialogue}{SEP}{card}{SEP}{phase}" if phase else f"{dialogue}{SEP}{card}"
 
 
 def parse_card_name(name: Optional[str], prefix: str) -> Optional[Tuple[str, str]]:
@@ -58,14 +63,15 @@ def parse_option_intent(name: Optional[str]) -> Optional[Tuple[str, str, int]]:
     return parts[0], parts[1], int(parts[2])
 
 
-def parse_goto(value: Optional[str]) -> Optional[Tuple[str, str, bool]]:
+def parse_goto(value: Optional[str]) -> Optional[Tuple[str, str, Optional[str]]]:
+    """(dialogue, card, phase or None)."""
     if not value or value == STOP:
         return None
     parts = value.split(SEP)
     if len(parts) == 2:
-        return parts[0], parts[1], False
-    if len(parts) == 3 and parts[2] == "ask":
-        return parts[0], parts[1], True
+        return parts[0], parts[1], None
+    if len(parts) == 3 and parts[2] in ("ask", "slots"):
+        return parts[0], parts[1], parts[2]
     return None
 
 

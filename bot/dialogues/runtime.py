@@ -201,7 +201,8 @@ def _go_on(dialogue: Dialogue, card: Card, slots: Mapping[str, Any], decision: D
     return decision
 
 
-def step(entry: Entry, dialogues: Mapping[str, Dialogue], slots: Mapping[str, Any]) -> Decision:
+def step(entry: Entry, dialogues: Mapping[str, Dialogue], slots: Mapping[str, Any],
+         meetings: bool = False) -> Decision:
     """Do the work of the card being entered and say where the flow goes next."""
     decision = Decision()
     dialogue = dialogues[entry.dialogue]
@@ -222,9 +223,12 @@ def step(entry: Entry, dialogues: Mapping[str, Dialogue], slots: Mapping[str, An
             decision.log.append(f"capture '{card.id}' skipped: {card.field} is known")
             return _go_on(dialogue, card, slots, decision)
         decision.slots[slot] = None
-        decision.goto = naming.goto_value(dialogue.id, card.id, ask=True)
+        decision.goto = naming.goto_value(dialogue.id, card.id, phase="ask")
         return decision
     if card.kind == "meeting":
+        if meetings:  # agents are configured: propose times
+            decision.goto = naming.goto_value(dialogue.id, card.id, phase="slots")
+            return decision
         decision.responses.append("utter_dc_meeting_unavailable")
         return _go_on(dialogue, card, slots, decision)
     if card.kind == "goal":
@@ -261,7 +265,7 @@ def _captured(dialogue: Dialogue, card: Card, slots: Mapping[str, Any], decision
     decision.slots[slot] = value
     if value is None:
         decision.responses.append(invalid_response(dialogue, card))
-        decision.goto = naming.goto_value(dialogue.id, card.id, ask=True)
+        decision.goto = naming.goto_value(dialogue.id, card.id, phase="ask")
         return decision
     decision.events.append(("captured", {"dialogue": dialogue.id, "field": card.field, "value": value}))
     return _go_on(dialogue, card, {**slots, slot: value}, decision)

@@ -106,6 +106,15 @@ class Meetings:
             meetings.c.status.in_(ACTIVE), meetings.c.start_at < end + 2 * 86400,
             meetings.c.end_at > start - 2 * 86400))).all()
 
+    def busy_between(self, start: int, end: int) -> Dict[str, List[Interval]]:
+        """Active meetings per agent that touch [start, end)."""
+        busy: Dict[str, List[Interval]] = {}
+        with self.engine.connect() as connection:
+            for row in connection.execute(select(meetings.c.agent_email, meetings.c.start_at, meetings.c.end_at).where(
+                    and_(meetings.c.status.in_(ACTIVE), meetings.c.start_at < end, meetings.c.end_at > start))).all():
+                busy.setdefault(row.agent_email, []).append((row.start_at, row.end_at))
+        return busy
+
     def get(self, meeting_id: str) -> Optional[Meeting]:
         with self.engine.connect() as connection:
             row = connection.execute(select(meetings).where(meetings.c.id == meeting_id)).first()

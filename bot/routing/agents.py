@@ -68,7 +68,9 @@ def parse_rules(data: LMap, path: str, emails: Sequence[str], teams: Sequence[st
 
     rules: List[Rule] = []
     problems: List[Diagnostic] = []
-    raw_rules = data.get("rules", [])
+    raw_rules = data.get("rules")
+    if raw_rules is None:
+        return [], []
     if not isinstance(raw_rules, LList):
         return [], [Diagnostic.at(data.pos_of("rules"), "'rules' must be a list of {if: ..., team: ...} rules")]
     for index, raw in enumerate(raw_rules):

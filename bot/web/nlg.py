@@ -22,9 +22,12 @@ class TokenNaturalLanguageGenerator(TemplatedNaturalLanguageGenerator):
     def _fill_response(self, response: Dict[str, Any], filled_slots: Optional[Dict[str, Any]] = None,
                        **kwargs: Any) -> Dict[str, Any]:
         slots = dict(filled_slots or {})
-        slots.update(kwargs)
+        values = {key: value for key, value in kwargs.items() if isinstance(value, (str, int, float))}
         if isinstance(response.get("text"), str):
-            response["text"] = render_with_slots(response["text"], slots)
+            text = render_with_slots(response["text"], slots)
+            for key, value in values.items():  # {time}, {agent}... passed by an action with the response
+                text = text.replace("{" + key + "}", str(value))
+            response["text"] = text
         for button in response.get("buttons") or []:
             if isinstance(button.get("title"), str):
                 button["title"] = render_with_slots(button["title"], slots)
