@@ -1,0 +1,150 @@
+"""Google Calendar v3 with google-auth: service account with domain-wide delegation.
+
+Each agent's calendar is used as the agent (`with_subject(agent)`), through an
+`AuthorizedSession` (tokens are fetched and refreshed by google-auth from the
+key's `token_uri`). Free/busy is asked in windows of at most 90 days and 50
+calendars a query, and a calendar that answers with an error counts as busy
+(never book what we cannot see). Events get an id derived from the meeting
+(base32hex), so an insert retried after a lost answer gets 409 and the
+existing event is used: no duplicates. Rate limits (403 usageLimits, 429)
+and 5xx are retried with backoff, honouring Retry-After.
+"""
+from __future__ import annotations
+
+import base64
+import datetime
+import random
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from google.auth.transport.requests import AuthorizedSession
+from google.oauth2 import service_account
+
+Interval = Tuple[int, int]
+SCOPES = ["https://www.googleapis.com/auth/calendar"]
+MAX_WINDOW = 90 * 86400
+MAX_CALENDARS = 50
+RATE_REASONS = {"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded"}
+
+
+class CalendarError(Exception):
+    """The calendar refused, or could not be reached after retries."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(f"calendar error {status}: {reason}")
+        self.status, self.reason = status, reason
+
+
+@dataclass(frozen=True)
+class CreatedEvent:
+    event_id: str
+    join_url: Optional[str]
+
+
+def event_id_for(meeting_id: str) -> str:
+    """A Google event id from a meeting id: base32hex (0-9, a-v), stable for retries."""
+    raw = uuid.UUID(meeting_id).bytes
+    return base64.b32hexencode(raw).decode().rstrip("=").lower()
+
+
+def _rfc3339(epoch: int) -> str:
+    return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _epoch(text: str) -> int:
+    return int(datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp())
+
+
+class GoogleCalendar:
+    def __init__(self, service_account_info: Mapping[str, Any], base_url: str = "https://www.googleapis.com",
+                 max_attempts: int = 5, sleep: Callable[[float], None] = time.sleep, verify: Any = True) -> None:
+        self.base = base_url.rstrip("/")
+        self.credentials = service_account.Credentials.from_service_account_info(dict(service_account_info),
+                                                                                 scopes=SCOPES)
+        self.max_attempts, self.sleep, self.verify = max_attempts, sleep, verify
+        self._sessions: Dict[str, AuthorizedSession] = {}
+
+    def _session(self, agent_email: str) -> AuthorizedSession:
+        if agent_email not in self._sessions:
+            session = AuthorizedSession(self.credentials.with_subject(agent_email))
+            session.verify = self.verify
+            self._sessions[agent_email] = session
+        return self._sessions[agent_email]
+
+    def _call(self, agent_email: str, method: str, path: str, **kwargs: Any) -> Any:
+        """One API call as the agent, retried on rate limits and server errors."""
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                reply = self._session(agent_email).request(method, self.base + path, timeout=30, **kwargs)
+            except Exception as exc:  # google-auth raises RefreshError, requests raises ConnectionError
+                if attempt == self.max_attempts or "RefreshError" in type(exc).__name__:
+                    raise CalendarError(0, f"{type(exc).__name__}") from None
+                self.sleep(min(30.0, 0.5 * 2 ** attempt * random.random()))
+                continue
+            if reply.status_code < 300:
+                return reply.json() if reply.content else None
+            reason = ""
+            try:
+                reason = (reply.json().get("error", {}).get("errors") or [{}])[0].get("reason", "")
+            except ValueError:
+                pass
+            retry = reply.status_code in (429, 500, 502, 503, 504) or (reply.status_code == 403 and reason in RATE_REASONS)
+            if not retry or attempt == self.max_attempts:
+                raise CalendarError(reply.status_code, reason or reply.reason or "refused")
+            wait = reply.headers.get("Retry-After")
+            self.sleep(float(wait) if wait and wait.isdigit() else min(30.0, 0.5 * 2 ** attempt * random.random()))
+        raise CalendarError(0, "gave up")  # pragma: no cover
+
+    def busy(self, agents: Sequence[str], window: Interval) -> Dict[str, List[Interval]]:
+        """Busy intervals per agent; an agent whose calendar errs is busy for the whole window."""
+        busy: Dict[str, List[Interval]] = {agent: [] for agent in agents}
+        if not agents:
+            return busy
+        for group_start in range(0, len(agents), MAX_CALENDARS):
+            group = list(agents[group_start:group_start + MAX_CALENDARS])
+            start = window[0]
+            while start < window[1]:
+                end = min(window[1], start + MAX_WINDOW)
+                body = {"timeMin": _rfc3339(start), "timeMax": _rfc3339(end), "items": [{"id": a} for a in group]}
+                answer = self._call(group[0], "POST", "/calendar/v3/freeBusy", json=body)
+                for agent in group:
+                    calendar = (answer.get("calendars") or {}).get(agent, {})
+                    if calendar.get("errors") or agent not in (answer.get("calendars") or {}):
+                        busy[agent].append((start, end))
+                    busy[agent] += [(_epoch(b["start"]), _epoch(b["end"])) for b in calendar.get("busy", [])]
+                start = end
+        return busy
+
+    def create(self, meeting_id: str, agent_email: str, start: int, end: int, summary: str,
+               attendee: Optional[str]) -> CreatedEvent:
+        """Insert the event (with a Meet link) idempotently: a retried insert finds the first one."""
+        event_id = event_id_for(meeting_id)
+        body = {"id": event_id, "summary": summary, "start": {"dateTime": _rfc3339(start)},
+                "end": {"dateTime": _rfc3339(end)},
+                "attendees": [{"email": attendee}] if attendee else [],
+                "conferenceData": {"createRequest": {"requestId": meeting_id,
+                                                     "conferenceSolutionKey": {"type": "hangoutsMeet"}}}}
+        path = f"/calendar/v3/calendars/{agent_email}/events"
+        try:
+            event = self._call(agent_email, "POST", path, params={"conferenceDataVersion": 1, "sendUpdates": "all"},
+                               json=body)
+        except CalendarError as exc:
+            if exc.status != 409:
+                raise
+            event = self._call(agent_email, "GET", f"{path}/{event_id}")
+        return CreatedEvent(event["id"], event.get("hangoutLink"))
+
+    def cancel(self, agent_email: str, event_id: str) -> None:
+        try:
+            self._call(agent_email, "DELETE", f"/calendar/v3/calendars/{agent_email}/events/{event_id}",
+                       params={"sendUpdates": "all"})
+        except CalendarError as exc:
+            if exc.status not in (404, 410):  # already gone is what we wanted
+                raise
+
+    def reschedule(self, agent_email: str, event_id: str, start: int, end: int) -> None:
+        self._call(agent_email, "PATCH", f"/calendar/v3/calendars/{agent_email}/events/{event_id}",
+                   params={"sendUpdates": "all"},
+                   json={"start": {"dateTime": _rfc3339(start)}, "end": {"dateTime": _rfc3339(end)}})
