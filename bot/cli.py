@@ -279,9 +279,14 @@ def cmd_meetings_book(args: argparse.Namespace) -> int:
         raise _Problems([f"malformed duration '{args.duration}' (use e.g. 30m)"])
     routing = {"agent": args.agent} if args.agent else {"team": args.team} if args.team else (
         "rules" if args.rules else "round_robin")
+    from bot.calendars.providers import configured_calendars
+    from bot.meetings import service
+    from bot.meetings.chat import Routing
+
     facts = {"person.email": args.email}
-    result = Meetings(settings().database_url).book(agents, BookingRequest(
-        _parse_start(args.start), duration // 60, args.email.strip().lower(), facts, routing), rules, accounts)
+    result, _ = service.book(Meetings(settings().database_url), Routing(tuple(agents), tuple(rules), accounts),
+                             configured_calendars(), BookingRequest(_parse_start(args.start), duration // 60,
+                                                                    args.email.strip().lower(), facts, routing))
     for email, why in result.choice.skipped:
         print(f"skipped {email}: {why}", file=sys.stderr)
     if result.meeting is None:
@@ -295,7 +300,13 @@ def cmd_meetings_book(args: argparse.Namespace) -> int:
 def cmd_meetings_cancel(args: argparse.Namespace) -> int:
     from bot.meetings.booking import Meetings
 
-    meeting = Meetings(settings().database_url).cancel(args.id, "cancelled from the command line")
+    from bot.calendars.providers import configured_calendars
+    from bot.meetings import service
+    from bot.meetings.chat import Routing
+
+    agents, rules, accounts = _routing()
+    meeting = service.cancel(Meetings(settings().database_url), Routing(tuple(agents), tuple(rules), accounts),
+                             configured_calendars(), args.id, "cancelled from the command line")
     if meeting is None:
         print(f"dynchat: no meeting {args.id}", file=sys.stderr)
         return 1

@@ -25,6 +25,8 @@ class Settings:
     database_url: str      # SQLite file by default; PostgreSQL when DATABASE_URL says so
     field_map: Path        # Marketo field -> person.*/company.* additions (optional file)
     agents: Path           # sales agents and routing rules
+    google_key: Optional[Path]   # service-account key (JSON) with domain-wide delegation
+    google_url: str              # Google Calendar API base URL
     accounts: Path         # account list: company or domain -> agent (optional CSV)
     marketo: Mapping[str, str]  # MARKETO_* variables; empty when Marketo is not configured
     marketo_emulator: bool      # MARKETO=emulator: `dynchat run` starts the emulator and points at it
@@ -58,6 +60,8 @@ def from_environment(env: Mapping[str, str]) -> Settings:
         database_url=env.get("DATABASE_URL") or f"sqlite:///{path('DYNCHAT_VAR', 'var') / 'dynchat.db'}",
         field_map=path("DYNCHAT_FIELD_MAP", "data/marketo_fields.yml"),
         agents=path("DYNCHAT_AGENTS", "data/agents.yml"),
+        google_key=Path(env["GOOGLE_SERVICE_ACCOUNT_FILE"]).resolve() if env.get("GOOGLE_SERVICE_ACCOUNT_FILE") else None,
+        google_url=env.get("GOOGLE_CALENDAR_BASE_URL", "https://www.googleapis.com"),
         accounts=path("DYNCHAT_ACCOUNTS", "data/accounts.csv"),
         marketo={key: value for key, value in env.items() if key.startswith("MARKETO_") and value},
         marketo_emulator=env.get("MARKETO", "").lower() == "emulator",

@@ -19,6 +19,8 @@ from bot.config import settings
 from bot.dialogues import naming
 from bot.dialogues.model import Card, Dialogue
 from bot.dialogues.runtime import facts_from_slots, validate_capture
+from bot.calendars.providers import Calendars, configured_calendars
+from bot.meetings import service
 from bot.meetings.booking import BookingRequest, Meetings
 from bot.routing.agents import Agent, load_accounts, load_routing
 from bot.routing.router import Rule
@@ -71,10 +73,12 @@ def _eligible(agents: Sequence[Agent], routing: Any) -> List[Agent]:
     return list(agents)
 
 
-def free_times(store: Meetings, agents: Sequence[Agent], minutes: int, now: int) -> List[int]:
+def free_times(store: Meetings, calendars: Calendars, agents: Sequence[Agent], minutes: int, now: int) -> List[int]:
     """Start times when at least one of `agents` is free, for the next two weeks."""
     window = (now, now + HORIZON_DAYS * 86400)
     busy = store.busy_between(window[0] - 86400, window[1] + 86400)
+    for email, spans in calendars.busy(agents, window).items():
+        busy.setdefault(email, []).extend(spans)
     starts = set()
     for agent in agents:
         starts.update(free_slots(agent, window, busy.get(agent.email, []), now, duration_minutes=minutes,
@@ -85,7 +89,7 @@ def free_times(store: Meetings, agents: Sequence[Agent], minutes: int, now: int)
 def _propose(reply: MeetingReply, store: Meetings, routing: Routing, card: Card, offset: int, zone: str,
              locale: str, now: int, response: str = "utter_dc_meeting_pick") -> MeetingReply:
     minutes = card.meeting["duration_seconds"] // 60
-    times = free_times(store, _eligible(routing.agents, card.meeting["routing"]), minutes, now)
+    times = free_times(store, configured_calendars(), _eligible(routing.agents, card.meeting["routing"]), minutes, now)
     if not times:
         reply.messages.append(("utter_dc_meeting_none", {}))
         reply.done = True
@@ -119,8 +123,9 @@ def handle(dialogue: Dialogue, card: Card, intent: Optional[str], after_email_fo
         if meeting is None or meeting.status not in ("booked", "rescheduled"):
             reply.messages.append(("utter_dc_meeting_nothing_to_cancel", {}))
             return reply
-        store.cancel(meeting.id, "cancelled by the visitor in the chat" if intent == "dc_meeting_cancel"
-                     else "rescheduled by the visitor in the chat")
+        service.cancel(store, routing, configured_calendars(), meeting.id,
+                       "cancelled by the visitor in the chat" if intent == "dc_meeting_cancel"
+                       else "rescheduled by the visitor in the chat")
         reply.messages.append(("utter_dc_meeting_cancelled", {"time": describe(meeting.start_at, zone),
                                                              "timezone": zone}))
         reply.slots["dc_meeting_id"] = None
@@ -144,13 +149,15 @@ def handle(dialogue: Dialogue, card: Card, intent: Optional[str], after_email_fo
     request = BookingRequest(int(chosen), card.meeting["duration_seconds"] // 60, email,
                              facts_from_slots({**slots, naming.field_slot("person.email"): email}),
                              card.meeting["routing"], slots.get("dc_lead_id"), conversation)
-    result = store.book(list(routing.agents), request, routing.rules, routing.accounts, now=now)
+    result, created = service.book(store, routing, configured_calendars(), request, now=now)
     logger.info("%s: meeting %s: %s", conversation, "booked" if result.meeting else "not booked", result.choice.reason)
     if result.meeting is None:
         return _propose(reply, store, routing, card, 0, zone, locale, now, response="utter_dc_meeting_taken")
     agent = next(a for a in routing.agents if a.email == result.meeting.agent_email)
     reply.messages.append(("utter_dc_meeting_booked", {"time": describe(result.meeting.start_at, zone),
                                                        "timezone": zone, "agent": agent.name, "email": email}))
+    if created is not None and created.join_url:
+        reply.messages.append(("utter_dc_meeting_link", {"link": created.join_url}))
     reply.slots.update({"dc_meeting_id": result.meeting.id, "dc_slot": None, naming.field_slot("person.email"): email})
     if card.meeting.get("write_agent_to"):
         reply.slots[naming.field_slot(card.meeting["write_agent_to"])] = agent.email

@@ -1,0 +1,70 @@
+"""The agents' external calendars behind one small interface: busy time, create, cancel.
+
+Local agents need nothing here (their bookings are in the store). An agent
+whose calendar is not connected (no key configured) counts as busy: the bot
+never offers a time it cannot check.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from typing import Dict, List, Optional, Sequence
+
+from bot.calendars.availability import Interval
+from bot.calendars.google import CalendarError, CreatedEvent, GoogleCalendar
+from bot.config import settings
+from bot.meetings.booking import Meeting
+from bot.routing.agents import Agent
+
+logger = logging.getLogger(__name__)
+
+
+class Calendars:
+    def __init__(self, google: Optional[GoogleCalendar] = None) -> None:
+        self.google = google
+
+    def _provider(self, kind: str):
+        return {"google": self.google}.get(kind)
+
+    def busy(self, agents: Sequence[Agent], window: Interval) -> Dict[str, List[Interval]]:
+        """External busy time per agent (local agents: none)."""
+        busy: Dict[str, List[Interval]] = {}
+        by_kind: Dict[str, List[Agent]] = {}
+        for agent in agents:
+            if agent.calendar != "local":
+                by_kind.setdefault(agent.calendar, []).append(agent)
+        for kind, members in by_kind.items():
+            provider = self._provider(kind)
+            if provider is None:
+                for agent in members:
+                    busy[agent.email] = [window]
+                continue
+            try:
+                busy.update(provider.busy([a.email for a in members], window))
+            except CalendarError as exc:
+                logger.warning("%s free/busy failed (%s); those agents count as busy", kind, exc.status)
+                for agent in members:
+                    busy[agent.email] = [window]
+        return busy
+
+    def create(self, meeting: Meeting, agent: Agent, summary: str) -> Optional[CreatedEvent]:
+        provider = self._provider(agent.calendar)
+        if provider is None:
+            return None
+        return provider.create(meeting.id, agent.email, meeting.start_at, meeting.end_at, summary, meeting.lead_email)
+
+    def cancel(self, meeting: Meeting, agent: Agent) -> None:
+        provider = self._provider(agent.calendar)
+        if provider is not None and meeting.event_id:
+            provider.cancel(agent.email, meeting.event_id)
+
+
+@functools.lru_cache(maxsize=1)
+def configured_calendars() -> Calendars:
+    """Calendars from configuration: GOOGLE_SERVICE_ACCOUNT_FILE and GOOGLE_CALENDAR_BASE_URL."""
+    google = None
+    if settings().google_key:
+        info = json.loads(settings().google_key.read_text(encoding="utf-8"))
+        google = GoogleCalendar(info, base_url=settings().google_url)
+    return Calendars(google)

@@ -1,0 +1,50 @@
+"""Booking and cancelling with the agents' calendars: the path the chat and the CLI share.
+
+Free/busy of external calendars is fetched first (never inside the
+database lock), the booking is recorded under the lock, then the calendar
+event is created idempotently; if the calendar refuses, the meeting is
+marked failed and its agent gets the rotation credit back.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Optional, Tuple
+
+from bot.calendars.google import CalendarError, CreatedEvent
+from bot.calendars.providers import Calendars
+from bot.meetings.booking import BookingRequest, BookingResult, Meeting, Meetings
+from bot.routing.router import Choice
+
+logger = logging.getLogger(__name__)
+
+
+def book(store: Meetings, routing, calendars: Calendars, request: BookingRequest,
+         now: Optional[float] = None) -> Tuple[BookingResult, Optional[CreatedEvent]]:
+    end = request.start_at + request.duration_minutes * 60
+    external = calendars.busy(list(routing.agents), (request.start_at - 3600, end + 3600))
+    result = store.book(list(routing.agents), request, routing.rules, routing.accounts, external, now=now)
+    if result.meeting is None:
+        return result, None
+    agent = next(a for a in routing.agents if a.email == result.meeting.agent_email)
+    try:
+        created = calendars.create(result.meeting, agent, f"Meeting with {agent.name}")
+    except CalendarError as exc:
+        store.fail(result.meeting.id, f"the {agent.calendar} calendar refused the event ({exc.status} {exc.reason})")
+        logger.warning("meeting %s failed: %s calendar %s", result.meeting.id, agent.calendar, exc.status)
+        return BookingResult(None, Choice(None, f"{agent.email}'s calendar refused the event")), None
+    if created is not None:
+        store.attach_event(result.meeting.id, created.event_id, created.join_url)
+    return result, created
+
+
+def cancel(store: Meetings, routing, calendars: Calendars, meeting_id: str, why: str) -> Optional[Meeting]:
+    meeting = store.get(meeting_id)
+    if meeting is None or meeting.status not in ("booked", "rescheduled"):
+        return meeting
+    agent = next((a for a in routing.agents if a.email == meeting.agent_email), None)
+    if agent is not None:
+        try:
+            calendars.cancel(meeting, agent)
+        except CalendarError as exc:
+            logger.warning("could not delete the calendar event of %s (%s); cancelling here", meeting_id, exc.status)
+    return store.cancel(meeting_id, why)
