@@ -27,6 +27,7 @@ class Settings:
     agents: Path           # sales agents and routing rules
     google_key: Optional[Path]   # service-account key (JSON) with domain-wide delegation
     google_url: str              # Google Calendar API base URL
+    microsoft: Mapping[str, str]  # MS_* variables: tenant, app credentials, authority and Graph URLs, CA bundle
     accounts: Path         # account list: company or domain -> agent (optional CSV)
     marketo: Mapping[str, str]  # MARKETO_* variables; empty when Marketo is not configured
     marketo_emulator: bool      # MARKETO=emulator: `dynchat run` starts the emulator and points at it
@@ -62,6 +63,7 @@ def from_environment(env: Mapping[str, str]) -> Settings:
         agents=path("DYNCHAT_AGENTS", "data/agents.yml"),
         google_key=Path(env["GOOGLE_SERVICE_ACCOUNT_FILE"]).resolve() if env.get("GOOGLE_SERVICE_ACCOUNT_FILE") else None,
         google_url=env.get("GOOGLE_CALENDAR_BASE_URL", "https://www.googleapis.com"),
+        microsoft={key: value for key, value in env.items() if key.startswith("MS_") and value},
         accounts=path("DYNCHAT_ACCOUNTS", "data/accounts.csv"),
         marketo={key: value for key, value in env.items() if key.startswith("MARKETO_") and value},
         marketo_emulator=env.get("MARKETO", "").lower() == "emulator",

@@ -13,6 +13,7 @@ from typing import Dict, List, Optional, Sequence
 
 from bot.calendars.availability import Interval
 from bot.calendars.google import CalendarError, CreatedEvent, GoogleCalendar
+from bot.calendars.outlook import OutlookCalendar
 from bot.config import settings
 from bot.meetings.booking import Meeting
 from bot.routing.agents import Agent
@@ -21,11 +22,11 @@ logger = logging.getLogger(__name__)
 
 
 class Calendars:
-    def __init__(self, google: Optional[GoogleCalendar] = None) -> None:
-        self.google = google
+    def __init__(self, google: Optional[GoogleCalendar] = None, outlook: Optional[OutlookCalendar] = None) -> None:
+        self.google, self.outlook = google, outlook
 
     def _provider(self, kind: str):
-        return {"google": self.google}.get(kind)
+        return {"google": self.google, "outlook": self.outlook}.get(kind)
 
     def busy(self, agents: Sequence[Agent], window: Interval) -> Dict[str, List[Interval]]:
         """External busy time per agent (local agents: none)."""
@@ -62,9 +63,19 @@ class Calendars:
 
 @functools.lru_cache(maxsize=1)
 def configured_calendars() -> Calendars:
-    """Calendars from configuration: GOOGLE_SERVICE_ACCOUNT_FILE and GOOGLE_CALENDAR_BASE_URL."""
-    google = None
+    """Calendars from configuration.
+
+    Google: GOOGLE_SERVICE_ACCOUNT_FILE (and GOOGLE_CALENDAR_BASE_URL).
+    Outlook: MS_TENANT_ID, MS_CLIENT_ID, MS_CLIENT_SECRET (and MS_AUTHORITY_HOST, MS_GRAPH_URL, MS_CA_BUNDLE).
+    """
+    google = outlook = None
     if settings().google_key:
         info = json.loads(settings().google_key.read_text(encoding="utf-8"))
         google = GoogleCalendar(info, base_url=settings().google_url)
-    return Calendars(google)
+    ms = settings().microsoft
+    if all(ms.get(key) for key in ("MS_TENANT_ID", "MS_CLIENT_ID", "MS_CLIENT_SECRET")):
+        outlook = OutlookCalendar(ms["MS_TENANT_ID"], ms["MS_CLIENT_ID"], ms["MS_CLIENT_SECRET"],
+                                  authority_host=ms.get("MS_AUTHORITY_HOST", "https://login.microsoftonline.com"),
+                                  graph_url=ms.get("MS_GRAPH_URL", "https://graph.microsoft.com"),
+                                  verify=ms.get("MS_CA_BUNDLE", True))
+    return Calendars(google, outlook)
