@@ -55,5 +55,14 @@ def test_a_meeting_is_booked_on_google_with_a_meet_link_and_cancelled(bot, googl
     events = google.stats()["events"]["sam@agents.test"]
     event = events[event_id_for(meeting_id)]
     assert event["attendees"] == [{"email": "buyer@acme.test"}] and event["status"] == "confirmed"
+    offer = bot.say(me, "/dc_meeting_reschedule")  # the same agent's free times
+    moved = bot.texts(me, offer[0]["buttons"][2]["payload"])
+    assert moved == [f"Done: your meeting is now {offer[0]['buttons'][2]['title']} (Europe/Stockholm). "
+                     "The invitation is updated."]
+    event = google.stats()["events"]["sam@agents.test"][event_id_for(meeting_id)]
+    chosen = int(json.loads(offer[0]["buttons"][2]["payload"][len("/dc_meeting"):])["dc_slot"])
+    moved_to = datetime.datetime.fromisoformat(event["start"]["dateTime"].replace("Z", "+00:00")).timestamp()
+    assert moved_to == chosen and event["status"] == "confirmed"
+    assert len(google.stats()["events"]["sam@agents.test"]) == 1  # moved, not a second event
     assert bot.texts(me, "/dc_meeting_cancel")[0].startswith("Your meeting on ")
     assert google.stats()["events"]["sam@agents.test"][event_id_for(meeting_id)]["status"] == "cancelled"

@@ -33,6 +33,17 @@ def test_rotation_cancellation_credit_history_and_past(database_url) -> None:
     assert store.list(status="cancelled")[0].id == booked[1].id
 
 
+def test_rescheduling_keeps_the_agent_and_is_refused_when_they_are_busy(database_url) -> None:
+    store = Meetings(database_url)
+    first = store.book(AGENTS[:1], BookingRequest(START, 30, "a@x.test"), now=NOW).meeting
+    second = store.book(AGENTS[:1], BookingRequest(START + 3600, 30, "b@x.test"), now=NOW).meeting
+    assert store.reschedule(first.id, AGENTS[0], START + 3600 + 600, now=NOW) is None  # overlaps the second
+    moved = store.reschedule(first.id, AGENTS[0], START + 7200, now=NOW)
+    assert (moved.status, moved.start_at, moved.end_at) == ("rescheduled", START + 7200, START + 7200 + 1800)
+    assert [status for _, status, _ in store.history(first.id)] == ["booked", "rescheduled"]
+    assert store.reschedule(second.id, AGENTS[0], START, now=NOW).start_at == START  # its old time is free now
+
+
 def test_the_same_agent_time_is_never_booked_twice_and_caps_hold(database_url) -> None:
     store = Meetings(database_url)
     agents = AGENTS[:2]

@@ -55,6 +55,11 @@ class Calendars:
             return None
         return provider.create(meeting.id, agent.email, meeting.start_at, meeting.end_at, summary, meeting.lead_email)
 
+    def reschedule(self, meeting: Meeting, agent: Agent) -> None:
+        provider = self._provider(agent.calendar)
+        if provider is not None and meeting.event_id:
+            provider.reschedule(agent.email, meeting.event_id, meeting.start_at, meeting.end_at)
+
     def cancel(self, meeting: Meeting, agent: Agent) -> None:
         provider = self._provider(agent.calendar)
         if provider is not None and meeting.event_id:

@@ -200,6 +200,32 @@ class Meetings:
                 self._save_state(connection, choice.pool, choice.state)
         return BookingResult(meeting, choice)
 
+    def reschedule(self, meeting_id: str, agent: Agent, start: int, now: Optional[float] = None,
+                   external_busy: Sequence[Interval] = ()) -> Optional[Meeting]:
+        """Move a meeting to a new time with the same agent, if they are free then (status rescheduled)."""
+        now = time.time() if now is None else now
+        with self.engine.begin() as connection:
+            self._lock(connection)
+            row = connection.execute(select(meetings).where(meetings.c.id == meeting_id)).first()
+            if row is None or row.status not in ACTIVE:
+                return None
+            end = start + (row.end_at - row.start_at)
+            busy = list(external_busy)
+            per_day: Dict[datetime.date, int] = {}
+            for other in self._active_around(connection, start, end):
+                if other.agent_email == agent.email and other.id != meeting_id:
+                    busy.append((other.start_at, other.end_at))
+                    day = local_date(other.start_at, agent.zone)
+                    per_day[day] = per_day.get(day, 0) + 1
+            if is_free(agent, start, end, busy, int(now), per_day) is not None:
+                return None
+            connection.execute(update(meetings).where(meetings.c.id == meeting_id).values(
+                start_at=start, end_at=end, status="rescheduled", updated_at=now))
+            connection.execute(insert(meeting_history).values(
+                meeting_id=meeting_id, at=now, status="rescheduled",
+                note=f"moved from {datetime.datetime.fromtimestamp(row.start_at, datetime.timezone.utc):%Y-%m-%d %H:%M} UTC"))
+        return self.get(meeting_id)
+
     def attach_event(self, meeting_id: str, event_id: Optional[str], join_url: Optional[str]) -> None:
         with self.engine.begin() as connection:
             connection.execute(update(meetings).where(meetings.c.id == meeting_id).values(

@@ -123,15 +123,14 @@ def handle(dialogue: Dialogue, card: Card, intent: Optional[str], after_email_fo
         if meeting is None or meeting.status not in ("booked", "rescheduled"):
             reply.messages.append(("utter_dc_meeting_nothing_to_cancel", {}))
             return reply
-        service.cancel(store, routing, configured_calendars(), meeting.id,
-                       "cancelled by the visitor in the chat" if intent == "dc_meeting_cancel"
-                       else "rescheduled by the visitor in the chat")
+        if intent == "dc_meeting_reschedule":  # same agent, another time: propose their free times
+            reply.slots["dc_rescheduling"] = meeting.id
+            agent_only = {**card.meeting, "routing": {"agent": meeting.agent_email}}
+            return _propose(reply, store, routing, _with_meeting(card, agent_only), 0, zone, locale, now)
+        service.cancel(store, routing, configured_calendars(), meeting.id, "cancelled by the visitor in the chat")
         reply.messages.append(("utter_dc_meeting_cancelled", {"time": describe(meeting.start_at, zone),
                                                              "timezone": zone}))
         reply.slots["dc_meeting_id"] = None
-        if intent == "dc_meeting_reschedule":
-            reply.slots["dc_rescheduling"] = True
-            return _propose(reply, store, routing, card, 0, zone, locale, now)
         return reply
     if intent == "dc_meeting_more":
         return _propose(reply, store, routing, card, int(slots.get("dc_meeting_offset") or 0) + SHOWN, zone,
@@ -139,6 +138,17 @@ def handle(dialogue: Dialogue, card: Card, intent: Optional[str], after_email_fo
     chosen = slots.get("dc_slot")
     if intent != "dc_meeting" and not after_email_form or not chosen or not str(chosen).isdigit():
         return _propose(reply, store, routing, card, 0, zone, locale, now)
+    moving = slots.get("dc_rescheduling")
+    if moving:
+        moved = service.reschedule(store, routing, configured_calendars(), str(moving), int(chosen), now=now)
+        if moved is None:  # that time went meanwhile: the same agent's next free times
+            original = store.get(str(moving))
+            same_agent = {"agent": original.agent_email} if original else card.meeting["routing"]
+            return _propose(reply, store, routing, _with_meeting(card, {**card.meeting, "routing": same_agent}), 0,
+                            zone, locale, now, response="utter_dc_meeting_taken")
+        reply.messages.append(("utter_dc_meeting_moved", {"time": describe(moved.start_at, zone), "timezone": zone}))
+        reply.slots.update({"dc_rescheduling": None, "dc_slot": None})
+        return reply
     email = validate_capture("email", slots.get(naming.field_slot("person.email")) or "")
     if email is None:
         if after_email_form:
@@ -164,6 +174,11 @@ def handle(dialogue: Dialogue, card: Card, intent: Optional[str], after_email_fo
     start = datetime.datetime.fromtimestamp(result.meeting.start_at, datetime.timezone.utc)
     reply.events.append(("meeting", {"dialogue": dialogue.id, "agent": agent.email,
                                      "start": start.strftime("%Y-%m-%dT%H:%M:%SZ"), "meeting": result.meeting.id}))
-    reply.done = not slots.get("dc_rescheduling")
-    reply.slots["dc_rescheduling"] = None
+    reply.done = True
     return reply
+
+
+def _with_meeting(card: Card, meeting: Mapping[str, Any]) -> Card:
+    from dataclasses import replace
+
+    return replace(card, meeting=dict(meeting))

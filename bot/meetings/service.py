@@ -48,3 +48,23 @@ def cancel(store: Meetings, routing, calendars: Calendars, meeting_id: str, why:
         except CalendarError as exc:
             logger.warning("could not delete the calendar event of %s (%s); cancelling here", meeting_id, exc.status)
     return store.cancel(meeting_id, why)
+
+
+def reschedule(store: Meetings, routing, calendars: Calendars, meeting_id: str, start: int,
+               now: Optional[float] = None) -> Optional[Meeting]:
+    """Move a meeting to a new time with the same agent; None when they are not free then."""
+    meeting = store.get(meeting_id)
+    agent = next((a for a in routing.agents if meeting and a.email == meeting.agent_email), None)
+    if meeting is None or agent is None:
+        return None
+    end = start + (meeting.end_at - meeting.start_at)
+    external = calendars.busy([agent], (start - 3600, end + 3600)).get(agent.email, [])
+    if meeting.event_id:  # the meeting's own event is not in the way
+        external = [span for span in external if span != (meeting.start_at, meeting.end_at)]
+    moved = store.reschedule(meeting_id, agent, start, now=now, external_busy=external)
+    if moved is not None:
+        try:
+            calendars.reschedule(moved, agent)
+        except CalendarError as exc:
+            logger.warning("could not move the calendar event of %s (%s)", meeting_id, exc.status)
+    return moved
