@@ -314,6 +314,23 @@ def cmd_meetings_cancel(args: argparse.Namespace) -> int:
     return 0 if meeting.status == "cancelled" else 1
 
 
+def cmd_meetings_reassign(args: argparse.Namespace) -> int:
+    from bot.calendars.providers import configured_calendars
+    from bot.meetings import service
+    from bot.meetings.booking import Meetings
+    from bot.meetings.chat import Routing
+
+    agents, rules, accounts = _routing()
+    meeting, choice = service.reassign(Meetings(settings().database_url), Routing(tuple(agents), tuple(rules), accounts),
+                                       configured_calendars(), args.id, args.agent)
+    if meeting is None:
+        print(f"dynchat: not reassigned: {choice.reason}", file=sys.stderr)
+        return 1
+    print(f"{meeting.agent_email} {meeting.id}")
+    print(f"why: {choice.reason}", file=sys.stderr)
+    return 0
+
+
 def cmd_meetings_list(args: argparse.Namespace) -> int:
     import datetime
 
@@ -424,6 +441,10 @@ def parser() -> argparse.ArgumentParser:
     cancel = meetings.add_parser("cancel", help="cancel a meeting (its agent gets the rotation credit back)")
     cancel.add_argument("id")
     cancel.set_defaults(run=cmd_meetings_cancel)
+    reassign = meetings.add_parser("reassign", help="give a meeting to another agent (the previous one gets the turn back)")
+    reassign.add_argument("id")
+    reassign.add_argument("--agent", help="this agent (default: the rotation's next free agent)")
+    reassign.set_defaults(run=cmd_meetings_reassign)
     listing = meetings.add_parser("list", help="meetings with status and agent")
     listing.add_argument("--status", choices=("booked", "rescheduled", "cancelled", "failed", "past"))
     listing.add_argument("--agent")

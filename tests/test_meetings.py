@@ -44,6 +44,23 @@ def test_rescheduling_keeps_the_agent_and_is_refused_when_they_are_busy(database
     assert store.reschedule(second.id, AGENTS[0], START, now=NOW).start_at == START  # its old time is free now
 
 
+def test_reassignment_credits_the_previous_agent(database_url) -> None:
+    store = Meetings(database_url)
+    meeting = store.book(AGENTS, BookingRequest(START, 30, "a@x.test"), now=NOW).meeting
+    assert meeting.agent_email == "agent1@x.test"
+    moved, choice = store.reassign(meeting.id, AGENTS, now=NOW)
+    assert moved.agent_email == "agent2@x.test" and moved.status == "booked"
+    assert "reassigned from agent1@x.test to agent2@x.test" in store.history(meeting.id)[-1][2]
+    assert store.states()["all"].credits == {"agent1@x.test": 1}
+    named, _ = store.reassign(meeting.id, AGENTS, to="agent5@x.test", now=NOW)
+    assert named.agent_email == "agent5@x.test"
+    blocker = store.book(AGENTS[2:3], BookingRequest(START, 30, "b@x.test"), now=NOW).meeting
+    refused, why = store.reassign(meeting.id, AGENTS, to=blocker.agent_email, now=NOW)
+    assert refused is None and why.skipped == [(blocker.agent_email, "busy")]
+    nxt = store.book(AGENTS, BookingRequest(START + 7200, 30, "c@x.test"), now=NOW).meeting
+    assert nxt.agent_email == "agent1@x.test"  # the credit puts agent 1 first in line
+
+
 def test_the_same_agent_time_is_never_booked_twice_and_caps_hold(database_url) -> None:
     store = Meetings(database_url)
     agents = AGENTS[:2]
@@ -109,5 +126,9 @@ def test_cli_book_cancel_list_and_routing(tmp_path) -> None:
     assert len(run("meetings", "list", "--status", "booked").stdout.splitlines()) == 2
     feed = run("calendar", "feed", "astrid@example.com")
     assert feed.stdout.count("BEGIN:VEVENT") == 1
+    reassigned = run("meetings", "reassign", picked[0].stdout.split()[1], "--agent", "ben@example.com")
+    assert reassigned.returncode == 0 and reassigned.stdout.startswith("ben@example.com ")
+    taken = run("meetings", "reassign", picked[2].stdout.split()[1], "--agent", "ben@example.com")
+    assert taken.returncode == 1 and "not reassigned" in taken.stderr
     bad = run("meetings", "book", "--email", "x@x.test", "--start", "2026-12-01T15:00:00")
     assert bad.returncode == 1 and "has no time zone" in bad.stderr and "Traceback" not in bad.stderr

@@ -226,6 +226,50 @@ class Meetings:
                 note=f"moved from {datetime.datetime.fromtimestamp(row.start_at, datetime.timezone.utc):%Y-%m-%d %H:%M} UTC"))
         return self.get(meeting_id)
 
+    def reassign(self, meeting_id: str, agents: Sequence[Agent], to: Optional[str] = None,
+                 external_busy: Optional[Mapping[str, List[Interval]]] = None,
+                 now: Optional[float] = None) -> Tuple[Optional[Meeting], Choice]:
+        """Give a meeting to another agent free at its time (named, or the rotation's next).
+
+        The previous agent gets the rotation credit back; the new one is
+        counted like any assignment.
+        """
+        now = time.time() if now is None else now
+        with self.engine.begin() as connection:
+            self._lock(connection)
+            row = connection.execute(select(meetings).where(meetings.c.id == meeting_id)).first()
+            if row is None or row.status not in ACTIVE:
+                return None, Choice(None, "no such active meeting")
+            others = [a for a in agents if a.email != row.agent_email]
+            busy: Dict[str, List[Interval]] = {a.email: list((external_busy or {}).get(a.email, [])) for a in others}
+            per_day: Dict[str, Dict[datetime.date, int]] = {a.email: {} for a in others}
+            zones = {a.email: a.zone for a in others}
+            for other in self._active_around(connection, row.start_at, row.end_at):
+                if other.agent_email in busy:
+                    busy[other.agent_email].append((other.start_at, other.end_at))
+                    day = local_date(other.start_at, zones[other.agent_email])
+                    per_day[other.agent_email][day] = per_day[other.agent_email].get(day, 0) + 1
+
+            def free(agent: Agent) -> Optional[str]:
+                return is_free(agent, row.start_at, row.end_at, busy[agent.email], int(now), per_day[agent.email])
+
+            states = self.states(connection)
+            choice = choose(others, free, states, {}, {"agent": to} if to else "round_robin")
+            if choice.agent is None:
+                return None, choice
+            connection.execute(update(meetings).where(meetings.c.id == meeting_id).values(
+                agent_email=choice.agent.email, calendar=choice.agent.calendar, reason=choice.reason,
+                pool=choice.pool or row.pool, event_id=None, join_url=None, updated_at=now))
+            connection.execute(insert(meeting_history).values(
+                meeting_id=meeting_id, at=now, status=row.status,
+                note=f"reassigned from {row.agent_email} to {choice.agent.email}: {choice.reason}"))
+            if row.pool:
+                state = choice.state if choice.pool == row.pool and choice.state else states.get(row.pool, PoolState())
+                self._save_state(connection, row.pool, credit_back(state, row.agent_email))
+            if choice.pool and choice.pool != row.pool and choice.state is not None:
+                self._save_state(connection, choice.pool, choice.state)
+        return self.get(meeting_id), choice
+
     def attach_event(self, meeting_id: str, event_id: Optional[str], join_url: Optional[str]) -> None:
         with self.engine.begin() as connection:
             connection.execute(update(meetings).where(meetings.c.id == meeting_id).values(

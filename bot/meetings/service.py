@@ -68,3 +68,28 @@ def reschedule(store: Meetings, routing, calendars: Calendars, meeting_id: str, 
         except CalendarError as exc:
             logger.warning("could not move the calendar event of %s (%s)", meeting_id, exc.status)
     return moved
+
+
+def reassign(store: Meetings, routing, calendars: Calendars, meeting_id: str,
+             to: Optional[str] = None) -> Tuple[Optional[Meeting], Choice]:
+    """Move a meeting to another agent: their calendar gets the event, the old one loses it."""
+    before = store.get(meeting_id)
+    if before is None:
+        return None, Choice(None, "no such meeting")
+    window = (before.start_at - 3600, before.end_at + 3600)
+    external = calendars.busy([a for a in routing.agents if a.email != before.agent_email], window)
+    moved, choice = store.reassign(meeting_id, list(routing.agents), to, external)
+    if moved is None:
+        return None, choice
+    old = next((a for a in routing.agents if a.email == before.agent_email), None)
+    new = next(a for a in routing.agents if a.email == moved.agent_email)
+    try:
+        if old is not None:
+            calendars.cancel(before, old)
+        created = calendars.create(moved, new, f"Meeting with {new.name}")
+    except CalendarError as exc:
+        logger.warning("reassigning %s: calendar error %s", meeting_id, exc.status)
+        return moved, choice
+    if created is not None:
+        store.attach_event(moved.id, created.event_id, created.join_url)
+    return store.get(meeting_id), choice
