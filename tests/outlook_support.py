@@ -3,17 +3,12 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
-import json
-import ssl
-import subprocess
-import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict
+from typing import Dict
 
-from tests.conftest import PYTHON, ROOT
 from tests.e2e_support import free_port
+from tests.servers import LoopbackServer, start_server
 
 
 def make_certificates(folder: Path) -> Dict[str, Path]:
@@ -47,53 +42,13 @@ def make_certificates(folder: Path) -> Dict[str, Path]:
 
 
 @dataclass
-class GraphEmulator:
-    process: subprocess.Popen
-    port: int
-    ca: Path
+class GraphEmulator(LoopbackServer):
     client_id: str = "emulator-app"
     client_secret: str = "emulator-secret"
-
-    @property
-    def base_url(self) -> str:
-        return f"https://127.0.0.1:{self.port}"
-
-    def _call(self, path: str, body: Any = None) -> Dict[str, Any]:
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(self.base_url + path, data=data, headers={"Content-Type": "application/json"})
-        context = ssl.create_default_context(cafile=str(self.ca))
-        with urllib.request.urlopen(request, timeout=10, context=context) as reply:
-            return json.loads(reply.read())
-
-    def faults(self, **switches: Any) -> None:
-        self._call("/_emulator/faults", switches)
-
-    def stats(self) -> Dict[str, Any]:
-        return self._call("/_emulator/stats")
-
-    def stop(self) -> None:
-        self.process.terminate()  # sanic waits for kept-alive TLS connections; do not wait long
-        try:
-            self.process.wait(timeout=3)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
 
 
 def start_graph(folder: Path) -> GraphEmulator:
     paths = make_certificates(folder)
-    port = free_port()
-    process = subprocess.Popen([PYTHON, "-m", "bot.calendars.outlook_emulator", "--port", str(port),
-                                "--cert", str(paths["cert"]), "--key", str(paths["key"])], cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    emulator = GraphEmulator(process, port, paths["ca"])
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            emulator._call("/_emulator/health")
-            return emulator
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise RuntimeError("the Graph emulator did not start")
-            time.sleep(0.1)
+    return start_server("bot.calendars.outlook_emulator", free_port(),
+                        ["--cert", str(paths["cert"]), "--key", str(paths["key"])], GraphEmulator,
+                        scheme="https", ca=paths["ca"])

@@ -115,6 +115,23 @@ class Meetings:
                 busy.setdefault(row.agent_email, []).append((row.start_at, row.end_at))
         return busy
 
+    def _free_check(self, connection: Connection, agents: Sequence[Agent], start: int, end: int, now: float,
+                    external_busy: Optional[Mapping[str, List[Interval]]] = None, ignore: Optional[str] = None):
+        """A check `agent -> None | why not` for [start, end), from the meetings around it (inside the lock)."""
+        busy: Dict[str, List[Interval]] = {a.email: list((external_busy or {}).get(a.email, [])) for a in agents}
+        per_day: Dict[str, Dict[datetime.date, int]] = {a.email: {} for a in agents}
+        zones = {a.email: a.zone for a in agents}
+        for row in self._active_around(connection, start, end):
+            if row.agent_email in busy and row.id != ignore:
+                busy[row.agent_email].append((row.start_at, row.end_at))
+                day = local_date(row.start_at, zones[row.agent_email])
+                per_day[row.agent_email][day] = per_day[row.agent_email].get(day, 0) + 1
+
+        def free(agent: Agent) -> Optional[str]:
+            return is_free(agent, start, end, busy[agent.email], int(now), per_day[agent.email])
+
+        return free
+
     def get(self, meeting_id: str) -> Optional[Meeting]:
         with self.engine.connect() as connection:
             row = connection.execute(select(meetings).where(meetings.c.id == meeting_id)).first()
@@ -166,18 +183,7 @@ class Meetings:
         start, end = request.start_at, request.start_at + request.duration_minutes * 60
         with self.engine.begin() as connection:
             self._lock(connection)
-            busy: Dict[str, List[Interval]] = {a.email: list((external_busy or {}).get(a.email, [])) for a in agents}
-            per_day: Dict[str, Dict[datetime.date, int]] = {a.email: {} for a in agents}
-            zones = {a.email: a.zone for a in agents}
-            for row in self._active_around(connection, start, end):
-                if row.agent_email in busy:
-                    busy[row.agent_email].append((row.start_at, row.end_at))
-                    day = local_date(row.start_at, zones[row.agent_email])
-                    per_day[row.agent_email][day] = per_day[row.agent_email].get(day, 0) + 1
-
-            def free(agent: Agent) -> Optional[str]:
-                return is_free(agent, start, end, busy[agent.email], int(now), per_day[agent.email])
-
+            free = self._free_check(connection, agents, start, end, now, external_busy)
             choice = choose(agents, free, self.states(connection), request.facts, request.routing, rules, accounts)
             if choice.agent is None:
                 return BookingResult(None, choice)
@@ -210,14 +216,9 @@ class Meetings:
             if row is None or row.status not in ACTIVE:
                 return None
             end = start + (row.end_at - row.start_at)
-            busy = list(external_busy)
-            per_day: Dict[datetime.date, int] = {}
-            for other in self._active_around(connection, start, end):
-                if other.agent_email == agent.email and other.id != meeting_id:
-                    busy.append((other.start_at, other.end_at))
-                    day = local_date(other.start_at, agent.zone)
-                    per_day[day] = per_day.get(day, 0) + 1
-            if is_free(agent, start, end, busy, int(now), per_day) is not None:
+            free = self._free_check(connection, [agent], start, end, now, {agent.email: list(external_busy)},
+                                    ignore=meeting_id)
+            if free(agent) is not None:
                 return None
             connection.execute(update(meetings).where(meetings.c.id == meeting_id).values(
                 start_at=start, end_at=end, status="rescheduled", updated_at=now))
@@ -241,18 +242,7 @@ class Meetings:
             if row is None or row.status not in ACTIVE:
                 return None, Choice(None, "no such active meeting")
             others = [a for a in agents if a.email != row.agent_email]
-            busy: Dict[str, List[Interval]] = {a.email: list((external_busy or {}).get(a.email, [])) for a in others}
-            per_day: Dict[str, Dict[datetime.date, int]] = {a.email: {} for a in others}
-            zones = {a.email: a.zone for a in others}
-            for other in self._active_around(connection, row.start_at, row.end_at):
-                if other.agent_email in busy:
-                    busy[other.agent_email].append((other.start_at, other.end_at))
-                    day = local_date(other.start_at, zones[other.agent_email])
-                    per_day[other.agent_email][day] = per_day[other.agent_email].get(day, 0) + 1
-
-            def free(agent: Agent) -> Optional[str]:
-                return is_free(agent, row.start_at, row.end_at, busy[agent.email], int(now), per_day[agent.email])
-
+            free = self._free_check(connection, others, row.start_at, row.end_at, now, external_busy)
             states = self.states(connection)
             choice = choose(others, free, states, {}, {"agent": to} if to else "round_robin")
             if choice.agent is None:
