@@ -82,3 +82,19 @@ def test_token_refusals_are_a_clear_error(google) -> None:
     with pytest.raises(CalendarError) as refused:
         calendar_for(google).busy([ANN], (START, START + 3600))
     assert refused.value.reason == "RefreshError"
+
+
+def test_retry_after_is_honoured_and_backoff_is_capped() -> None:
+    from bot.calendars.retry import retry_delay
+
+    assert retry_delay(1, "7") == 7.0
+    assert all(0 <= retry_delay(attempt) <= 30.0 for attempt in range(1, 12))
+
+
+def test_the_server_asked_wait_is_used(google) -> None:
+    waits = []
+    calendar = GoogleCalendar(service_account_info(f"{google.base_url}/token"), base_url=google.base_url,
+                              sleep=waits.append)
+    google.faults(calls=[{"status": 429}])
+    calendar.busy([ANN], (START, START + 3600))
+    assert waits == [1.0]  # the emulator's Retry-After: 1

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import datetime
-import random
 import time
 import uuid
 from dataclasses import dataclass
@@ -21,6 +20,8 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from google.auth.transport.requests import AuthorizedSession
 from google.oauth2 import service_account
+
+from bot.calendars.retry import retry_delay
 
 Interval = Tuple[int, int]
 SCOPES = ["https://www.googleapis.com/auth/calendar"]
@@ -81,7 +82,7 @@ class GoogleCalendar:
             except Exception as exc:  # google-auth raises RefreshError, requests raises ConnectionError
                 if attempt == self.max_attempts or "RefreshError" in type(exc).__name__:
                     raise CalendarError(0, f"{type(exc).__name__}") from None
-                self.sleep(min(30.0, 0.5 * 2 ** attempt * random.random()))
+                self.sleep(retry_delay(attempt))
                 continue
             if reply.status_code < 300:
                 return reply.json() if reply.content else None
@@ -93,8 +94,7 @@ class GoogleCalendar:
             retry = reply.status_code in (429, 500, 502, 503, 504) or (reply.status_code == 403 and reason in RATE_REASONS)
             if not retry or attempt == self.max_attempts:
                 raise CalendarError(reply.status_code, reason or reply.reason or "refused")
-            wait = reply.headers.get("Retry-After")
-            self.sleep(float(wait) if wait and wait.isdigit() else min(30.0, 0.5 * 2 ** attempt * random.random()))
+            self.sleep(retry_delay(attempt, reply.headers.get("Retry-After")))
         raise CalendarError(0, "gave up")  # pragma: no cover
 
     def busy(self, agents: Sequence[str], window: Interval) -> Dict[str, List[Interval]]:

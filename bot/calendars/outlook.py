@@ -12,13 +12,14 @@ Retry-After.
 from __future__ import annotations
 
 import datetime
-import random
 import time
 import uuid
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import msal
 import requests
+
+from bot.calendars.retry import retry_delay
 
 from bot.calendars.google import CalendarError, CreatedEvent
 
@@ -74,7 +75,7 @@ class OutlookCalendar:
             except requests.RequestException as exc:
                 if attempt == self.max_attempts:
                     raise CalendarError(0, type(exc).__name__) from None
-                self.sleep(min(30.0, 0.5 * 2 ** attempt * random.random()))
+                self.sleep(retry_delay(attempt))
                 continue
             if reply.status_code < 300:
                 return reply.json() if reply.content else None
@@ -85,8 +86,7 @@ class OutlookCalendar:
                 pass
             if reply.status_code not in (429, 500, 502, 503, 504) or attempt == self.max_attempts:
                 raise CalendarError(reply.status_code, code or reply.reason or "refused")
-            wait = reply.headers.get("Retry-After")
-            self.sleep(float(wait) if wait and wait.isdigit() else min(30.0, 0.5 * 2 ** attempt * random.random()))
+            self.sleep(retry_delay(attempt, reply.headers.get("Retry-After")))
         raise CalendarError(0, "gave up")  # pragma: no cover
 
     def busy(self, agents: Sequence[str], window: Interval) -> Dict[str, List[Interval]]:
