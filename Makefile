@@ -2,6 +2,8 @@
 # Rasa 3.6 supports Python 3.8 to 3.10; we use 3.10.
 
 SHELL := /bin/bash
+# Rasa's usage and crash reports stay off: no data leaves the machine.
+export RASA_TELEMETRY_ENABLED ?= false
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed

@@ -380,6 +380,15 @@ def cmd_calendar_feed(args: argparse.Namespace) -> int:
     if agent is None:
         print(f"dynchat: no agent {args.agent}", file=sys.stderr)
         return 1
+    if args.url:
+        from bot.web.calendar_feed import feed_url
+
+        url = feed_url(agent.email)
+        if url is None:
+            print("dynchat: set DYNCHAT_FEED_SECRET to publish agents' feeds", file=sys.stderr)
+            return 1
+        print(url)
+        return 0
     sys.stdout.write(local.feed(agent, Meetings(settings().database_url).list(agent=agent.email), time.time()))
     return 0
 
@@ -454,6 +463,7 @@ def parser() -> argparse.ArgumentParser:
     calendar = commands.add_parser("calendar", help="the embedded calendar").add_subparsers(dest="what", required=True)
     feed = calendar.add_parser("feed", help="an agent's iCalendar feed (.ics) on standard output")
     feed.add_argument("agent")
+    feed.add_argument("--url", action="store_true", help="print the feed's URL to subscribe to instead")
     feed.set_defaults(run=cmd_calendar_feed)
     return root
 

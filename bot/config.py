@@ -28,6 +28,8 @@ class Settings:
     google_key: Optional[Path]   # service-account key (JSON) with domain-wide delegation
     google_url: str              # Google Calendar API base URL
     microsoft: Mapping[str, str]  # MS_* variables: tenant, app credentials, authority and Graph URLs, CA bundle
+    public_url: str               # where visitors and calendar apps reach the Rasa server
+    feed_secret: Optional[str]    # signs agents' iCalendar feed URLs (feeds are off without it)
     accounts: Path         # account list: company or domain -> agent (optional CSV)
     marketo: Mapping[str, str]  # MARKETO_* variables; empty when Marketo is not configured
     marketo_emulator: bool      # MARKETO=emulator: `dynchat run` starts the emulator and points at it
@@ -64,6 +66,8 @@ def from_environment(env: Mapping[str, str]) -> Settings:
         google_key=Path(env["GOOGLE_SERVICE_ACCOUNT_FILE"]).resolve() if env.get("GOOGLE_SERVICE_ACCOUNT_FILE") else None,
         google_url=env.get("GOOGLE_CALENDAR_BASE_URL", "https://www.googleapis.com"),
         microsoft={key: value for key, value in env.items() if key.startswith("MS_") and value},
+        public_url=env.get("DYNCHAT_PUBLIC_URL") or f"http://{env.get('DYNCHAT_HOST', '127.0.0.1')}:{env.get('DYNCHAT_RASA_PORT', '5005')}",
+        feed_secret=env.get("DYNCHAT_FEED_SECRET") or None,
         accounts=path("DYNCHAT_ACCOUNTS", "data/accounts.csv"),
         marketo={key: value for key, value in env.items() if key.startswith("MARKETO_") and value},
         marketo_emulator=env.get("MARKETO", "").lower() == "emulator",

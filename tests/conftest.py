@@ -10,6 +10,7 @@ from typing import List, Tuple
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")  # Rasa would otherwise report crashes to Sentry
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 PYTHON = sys.executable
 

@@ -102,7 +102,8 @@ def test_back_returns_to_the_previous_question(bot) -> None:
     booked = bot.texts(me, "red@fan.test")
     assert booked[0].startswith(f"You're booked: {offer[0]['buttons'][0]['title']} (UTC) with ")
     assert offer[0]["buttons"][0]["title"][-2:] in ("00", "30")  # on the half-hour grid
-    assert booked[1:] == ["Bye, red fan."]
+    assert booked[1].startswith(f"Add it to your calendar: {bot.base}/webhooks/calendar/invitation/")
+    assert booked[2:] == ["Bye, red fan."]
 
 
 def test_skip_if_known_and_known_visitors(bot) -> None:

@@ -1,10 +1,13 @@
 """The shipped dialogues, trained and served the way `make run` does, played to their end."""
 from __future__ import annotations
 
+import urllib.error
+import urllib.request
 import uuid
 
 import pytest
 
+from bot.web.calendar_feed import feed_token
 from tests import e2e_support
 from tests.conftest import ROOT
 
@@ -17,6 +20,7 @@ def bot(tmp_path_factory: pytest.TempPathFactory):
     # as `MARKETO=emulator make run`: the emulator with the demo leads, an empty local store
     env.update(MARKETO="emulator", DYNCHAT_MARKETO_EMULATOR_PORT=str(e2e_support.free_port()))
     env.pop("DYNCHAT_AGENTS")  # the shipped agents, as `make run` has them: meetings are booked in the chat
+    env["DYNCHAT_FEED_SECRET"] = "test-feed-secret"
     running = e2e_support.start(env)  # `dynchat run` compiles and trains first, as `make run` does
     yield running
     assert running.stop() == 0
@@ -77,8 +81,19 @@ def test_book_a_demo_books_a_meeting_in_the_chat_and_cancels_it(bot) -> None:
     assert booked[0]["text"].startswith(f"You're booked: {times[1]['title']} (Europe/Stockholm) with ")
     assert booked[0]["text"].endswith("The invitation goes to robin@example.com.")
     assert [b["title"] for b in booked[0]["buttons"]] == ["Reschedule", "Cancel meeting"]
-    assert [m["text"] for m in booked[1:]] == ["Thanks, talk soon!"]
+    link = booked[1]["text"].removeprefix("Add it to your calendar: ")
+    assert link.startswith(f"{bot.base}/webhooks/calendar/invitation/")
+    assert [m["text"] for m in booked[2:]] == ["Thanks, talk soon!"]
     slots = bot.slots(me)
+    with urllib.request.urlopen(link, timeout=10) as reply:  # the visitor's invitation, from the Rasa server
+        assert reply.headers["Content-Type"].startswith("text/calendar")
+        invitation = reply.read().decode()
+    assert f"UID:{slots['dc_meeting_id']}@dynchat" in invitation and "mailto:robin@example.com" in invitation
+    token = feed_token(slots["person_dcAgentEmail"], "test-feed-secret")
+    with urllib.request.urlopen(f"{bot.base}/webhooks/calendar/feed/{token}.ics", timeout=10) as reply:
+        assert f"UID:{slots['dc_meeting_id']}@dynchat" in reply.read().decode()
+    with pytest.raises(urllib.error.HTTPError):
+        urllib.request.urlopen(f"{bot.base}/webhooks/calendar/feed/guessed.ics", timeout=10)
     assert slots["dc_goals"] == ["book_a_demo.demo_booked"] and slots["dc_meeting_id"]
     assert slots["person_dcAgentEmail"] in ("astrid@example.com", "ben@example.com", "chloe@example.com")
     cancelled = bot.texts(me, "/dc_meeting_cancel")

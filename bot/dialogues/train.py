@@ -39,7 +39,10 @@ def train(build: Path, config: Path, models: Path, extra_args: Iterable[str] = (
         "--data", str(build / "data"), "--domain", str(build / "domain.yml"), "--config", str(config),
         "--out", str(models), "--fixed-model-name", MODEL_NAME, "--force", *extra_args,
     ]
-    result = subprocess.run(command)
+    import os
+
+    result = subprocess.run(command, env={**os.environ, "RASA_TELEMETRY_ENABLED": os.environ.get(
+        "RASA_TELEMETRY_ENABLED", "false")})  # no usage or crash reports leave the machine
     if result.returncode == 0:
         stamp = models / f"{MODEL_NAME}.fingerprint"
         temporary = stamp.with_suffix(".tmp")

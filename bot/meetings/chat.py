@@ -168,6 +168,10 @@ def handle(dialogue: Dialogue, card: Card, intent: Optional[str], after_email_fo
                                                        "timezone": zone, "agent": agent.name, "email": email}))
     if created is not None and created.join_url:
         reply.messages.append(("utter_dc_meeting_link", {"link": created.join_url}))
+    if agent.calendar == "local":  # no calendar sends it: offer the invitation to add
+        from bot.web.calendar_feed import invitation_url
+
+        reply.messages.append(("utter_dc_meeting_invitation", {"link": invitation_url(result.meeting.id)}))
     reply.slots.update({"dc_meeting_id": result.meeting.id, "dc_slot": None, naming.field_slot("person.email"): email})
     if card.meeting.get("write_agent_to"):
         reply.slots[naming.field_slot(card.meeting["write_agent_to"])] = agent.email

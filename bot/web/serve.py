@@ -96,6 +96,7 @@ def run(settings: Settings, model: Path, startup_timeout: float = 300) -> int:
     env: Dict[str, str] = dict(os.environ)
     env["DYNCHAT_BUILD"] = str(settings.build)
     env.setdefault("SANIC_HOST", settings.host)
+    env.setdefault("RASA_TELEMETRY_ENABLED", "false")  # no usage or crash reports leave the machine
     if settings.marketo_emulator:
         env.update(emulator_environment(settings))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(settings.project), env.get("PYTHONPATH")]))

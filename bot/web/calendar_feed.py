@@ -1,0 +1,78 @@
+"""iCalendar over HTTP from the Rasa server: a meeting's invitation and each agent's feed.
+
+Mounted as a Rasa input channel (credentials.yml), so it needs no server of
+its own: `GET /webhooks/calendar/invitation/<meeting id>.ics` (the id is an
+unguessable UUID, handed only to the visitor) and
+`GET /webhooks/calendar/feed/<token>.ics`, where the token is an HMAC of the
+agent's email with DYNCHAT_FEED_SECRET (feeds are off without a secret).
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+from typing import Any, Awaitable, Callable, Optional
+
+from rasa.core.channels.channel import InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+
+from bot.config import settings
+
+
+def feed_token(email: str, secret: str) -> str:
+    digest = hmac.new(secret.encode(), email.lower().encode(), hashlib.sha256).digest()
+    return base64.b32encode(digest[:20]).decode().lower().rstrip("=")
+
+
+def invitation_url(meeting_id: str) -> str:
+    return f"{settings().public_url.rstrip('/')}/webhooks/calendar/invitation/{meeting_id}.ics"
+
+
+def feed_url(email: str) -> Optional[str]:
+    secret = settings().feed_secret
+    return f"{settings().public_url.rstrip('/')}/webhooks/calendar/feed/{feed_token(email, secret)}.ics" if secret else None
+
+
+class CalendarFeedInput(InputChannel):
+    """Not a chat channel: serves meetings as iCalendar next to the chat endpoints."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "calendar"
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        from bot.calendars import local
+        from bot.meetings.booking import Meetings
+        from bot.meetings.chat import configured_routing
+
+        feeds = Blueprint("dynchat_calendar_feed", __name__)
+
+        def agents():
+            routing = configured_routing()
+            return {a.email: a for a in routing.agents} if routing else {}
+
+        def ics(text: str) -> response.HTTPResponse:
+            return response.text(text, content_type="text/calendar; charset=utf-8")
+
+        @feeds.get("/invitation/<filename>")
+        async def invitation(_request: Request, filename: str):
+            meeting_id = filename[:-4] if filename.endswith(".ics") else ""
+            meeting = Meetings(settings().database_url).get(meeting_id) if meeting_id else None
+            agent = agents().get(meeting.agent_email) if meeting else None
+            if meeting is None or agent is None:
+                return response.text("not found", status=404)
+            return ics(local.invitation(meeting, agent, time.time()))
+
+        @feeds.get("/feed/<filename>")
+        async def feed(_request: Request, filename: str):
+            token = filename[:-4] if filename.endswith(".ics") else ""
+            secret = settings().feed_secret
+            match = next((a for email, a in agents().items()
+                          if secret and token and hmac.compare_digest(feed_token(email, secret), token)), None)
+            if match is None:
+                return response.text("not found", status=404)
+            return ics(local.feed(match, Meetings(settings().database_url).list(agent=match.email), time.time()))
+
+        return feeds
