@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -39,8 +40,6 @@ def train(build: Path, config: Path, models: Path, extra_args: Iterable[str] = (
         "--data", str(build / "data"), "--domain", str(build / "domain.yml"), "--config", str(config),
         "--out", str(models), "--fixed-model-name", MODEL_NAME, "--force", *extra_args,
     ]
-    import os
-
     result = subprocess.run(command, env={**os.environ, "RASA_TELEMETRY_ENABLED": os.environ.get(
         "RASA_TELEMETRY_ENABLED", "false")})  # no usage or crash reports leave the machine
     if result.returncode == 0:
