@@ -231,12 +231,14 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def _routing():
+    """Agents, rules and accounts as the chat uses them; positioned errors when the file is wrong."""
+    from bot.meetings.chat import Routing
     from bot.routing.agents import load_accounts, load_routing
 
     agents, rules, problems = load_routing(settings().agents)
     if problems:
         raise _Problems(problems)
-    return agents, rules, load_accounts(settings().accounts)
+    return Routing(tuple(agents), tuple(rules), load_accounts(settings().accounts))
 
 
 class _Problems(Exception):
@@ -248,8 +250,7 @@ class _Problems(Exception):
 def cmd_agents_list(args: argparse.Namespace) -> int:
     from bot.routing.agents import WEEKDAYS
 
-    agents, _, _ = _routing()
-    for agent in agents:
+    for agent in _routing().agents:
         hours = sum(end - start for _, blocks in agent.availability for start, end in blocks) / 60
         days = ",".join(WEEKDAYS[day] for day, blocks in agent.availability if blocks)
         print(f"{agent.email:<28} {agent.name:<20} {agent.timezone:<20} {agent.calendar:<8} {hours:4.0f} h/week "
@@ -273,7 +274,7 @@ def cmd_meetings_book(args: argparse.Namespace) -> int:
     from bot.dialogues.conditions import parse_duration
     from bot.meetings.booking import BookingRequest, Meetings
 
-    agents, rules, accounts = _routing()
+    routing_config = _routing()
     duration = parse_duration(args.duration)
     if duration is None:
         raise _Problems([f"malformed duration '{args.duration}' (use e.g. 30m)"])
@@ -281,10 +282,9 @@ def cmd_meetings_book(args: argparse.Namespace) -> int:
         "rules" if args.rules else "round_robin")
     from bot.calendars.providers import configured_calendars
     from bot.meetings import service
-    from bot.meetings.chat import Routing
 
     facts = {"person.email": args.email}
-    result, _ = service.book(Meetings(settings().database_url), Routing(tuple(agents), tuple(rules), accounts),
+    result, _ = service.book(Meetings(settings().database_url), routing_config,
                              configured_calendars(), BookingRequest(_parse_start(args.start), duration // 60,
                                                                     args.email.strip().lower(), facts, routing))
     for email, why in result.choice.skipped:
@@ -302,11 +302,9 @@ def cmd_meetings_cancel(args: argparse.Namespace) -> int:
 
     from bot.calendars.providers import configured_calendars
     from bot.meetings import service
-    from bot.meetings.chat import Routing
 
-    agents, rules, accounts = _routing()
-    meeting = service.cancel(Meetings(settings().database_url), Routing(tuple(agents), tuple(rules), accounts),
-                             configured_calendars(), args.id, "cancelled from the command line")
+    meeting = service.cancel(Meetings(settings().database_url), _routing(), configured_calendars(), args.id,
+                             "cancelled from the command line")
     if meeting is None:
         print(f"dynchat: no meeting {args.id}", file=sys.stderr)
         return 1
@@ -318,11 +316,9 @@ def cmd_meetings_reassign(args: argparse.Namespace) -> int:
     from bot.calendars.providers import configured_calendars
     from bot.meetings import service
     from bot.meetings.booking import Meetings
-    from bot.meetings.chat import Routing
 
-    agents, rules, accounts = _routing()
-    meeting, choice = service.reassign(Meetings(settings().database_url), Routing(tuple(agents), tuple(rules), accounts),
-                                       configured_calendars(), args.id, args.agent)
+    meeting, choice = service.reassign(Meetings(settings().database_url), _routing(), configured_calendars(),
+                                       args.id, args.agent)
     if meeting is None:
         print(f"dynchat: not reassigned: {choice.reason}", file=sys.stderr)
         return 1
@@ -347,7 +343,8 @@ def cmd_routing_show(args: argparse.Namespace) -> int:
     from bot.meetings.booking import Meetings
     from bot.routing.router import PoolState, pool_label, weighted_order
 
-    agents, rules, _ = _routing()
+    routing_config = _routing()
+    agents, rules = routing_config.agents, routing_config.rules
     store = Meetings(settings().database_url)
     states, counts = store.states(), store.counts()
     pools = {"all": agents}
@@ -375,8 +372,7 @@ def cmd_calendar_feed(args: argparse.Namespace) -> int:
     from bot.calendars import local
     from bot.meetings.booking import Meetings
 
-    agents, _, _ = _routing()
-    agent = next((a for a in agents if a.email == args.agent.lower()), None)
+    agent = next((a for a in _routing().agents if a.email == args.agent.lower()), None)
     if agent is None:
         print(f"dynchat: no agent {args.agent}", file=sys.stderr)
         return 1

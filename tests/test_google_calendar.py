@@ -5,7 +5,8 @@ import datetime
 
 import pytest
 
-from bot.calendars.google import CalendarError, GoogleCalendar, event_id_for
+from bot.calendars.base import CalendarError
+from bot.calendars.google import GoogleCalendar, event_id_for
 from tests.google_support import service_account_info, start_google
 
 ANN, BO = "ann@agents.test", "bo@agents.test"

@@ -5,7 +5,7 @@ import datetime
 
 import pytest
 
-from bot.calendars.google import CalendarError
+from bot.calendars.base import CalendarError
 from bot.calendars.outlook import OutlookCalendar
 from tests.outlook_support import start_graph
 

@@ -14,9 +14,9 @@ import datetime
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 from zoneinfo import ZoneInfo
 
+from bot.calendars.base import Interval
 from bot.routing.agents import Agent
 
-Interval = Tuple[int, int]  # [start, end) in epoch seconds, UTC
 UTC = datetime.timezone.utc
 
 

@@ -15,33 +15,18 @@ import base64
 import datetime
 import time
 import uuid
-from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from google.auth.transport.requests import AuthorizedSession
 from google.oauth2 import service_account
 
+from bot.calendars.base import CalendarError, CreatedEvent, Interval
 from bot.calendars.retry import retry_delay
 
-Interval = Tuple[int, int]
 SCOPES = ["https://www.googleapis.com/auth/calendar"]
 MAX_WINDOW = 90 * 86400
 MAX_CALENDARS = 50
 RATE_REASONS = {"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded"}
-
-
-class CalendarError(Exception):
-    """The calendar refused, or could not be reached after retries."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(f"calendar error {status}: {reason}")
-        self.status, self.reason = status, reason
-
-
-@dataclass(frozen=True)
-class CreatedEvent:
-    event_id: str
-    join_url: Optional[str]
 
 
 def event_id_for(meeting_id: str) -> str:

@@ -14,16 +14,15 @@ from __future__ import annotations
 import datetime
 import time
 import uuid
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import msal
 import requests
 
 from bot.calendars.retry import retry_delay
 
-from bot.calendars.google import CalendarError, CreatedEvent
+from bot.calendars.base import CalendarError, CreatedEvent, Interval
 
-Interval = Tuple[int, int]
 SCOPE = ["https://graph.microsoft.com/.default"]
 MAX_WINDOW = 62 * 86400
 MAX_SCHEDULES = 20

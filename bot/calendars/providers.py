@@ -12,7 +12,8 @@ import logging
 from typing import Dict, List, Optional, Sequence
 
 from bot.calendars.availability import Interval
-from bot.calendars.google import CalendarError, CreatedEvent, GoogleCalendar
+from bot.calendars.base import CalendarError, CreatedEvent
+from bot.calendars.google import GoogleCalendar
 from bot.calendars.outlook import OutlookCalendar
 from bot.config import settings
 from bot.meetings.booking import Meeting

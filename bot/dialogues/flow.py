@@ -81,6 +81,3 @@ def resolve_entry(
             return Entry("enter", option[0], card.options[option[2] - 1].next)
     return Entry("start")
 
-
-def by_id(dialogues) -> Dict[str, Dialogue]:
-    return {dialogue.id: dialogue for dialogue in dialogues}

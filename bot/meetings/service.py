@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Optional, Tuple
 
-from bot.calendars.google import CalendarError, CreatedEvent
+from bot.calendars.base import CalendarError, CreatedEvent
 from bot.calendars.providers import Calendars
 from bot.meetings.booking import BookingRequest, BookingResult, Meeting, Meetings
 from bot.routing.router import Choice
