@@ -82,7 +82,7 @@ def test_buttons_are_payloads_that_skip_nlu_and_tokens_survive() -> None:
     hello = domain["responses"]["utter_dc__shop__hello"][0]["text"]
     assert hello == 'Hello {{lead.firstName:"stranger"}}, welcome to the shop.'
     mappings = domain["slots"]["person_buyer"]["mappings"]
-    assert {"type": "from_intent", "intent": "dc__shop__interested__1", "value": "company"} in mappings
+    assert {"type": "from_intent", "intent": ["dc__shop__interested__1"], "value": "company"} in mappings
 
 
 def test_contradicting_rules_are_reported_with_the_designers_cards() -> None:

@@ -65,6 +65,37 @@ class Compiled:
         return changed
 
 
+def merged_mappings(mappings: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """One mapping per option value and one text mapping for all captures of a field.
+
+    Rasa reads every mapping of every slot at each turn and hashes them all into
+    every training tracker's fingerprint; a field that a hundred dialogues ask
+    for had a hundred mappings. Rasa takes `intent` as a list and a mapping's
+    `conditions` as alternatives, so the merged mappings set the same values.
+    """
+    merged: List[Dict[str, Any]] = []
+    by_value: Dict[str, Dict[str, Any]] = {}
+    by_shape: Dict[str, Dict[str, Any]] = {}
+    for mapping in mappings:
+        if mapping.get("type") == "from_intent" and set(mapping) == {"type", "intent", "value"}:
+            key = json.dumps(mapping["value"], sort_keys=True)
+            if key in by_value:
+                by_value[key]["intent"].append(mapping["intent"])
+                continue
+            by_value[key] = {"type": "from_intent", "intent": [mapping["intent"]], "value": mapping["value"]}
+            merged.append(by_value[key])
+        elif mapping.get("type") == "from_text" and mapping.get("conditions"):
+            key = json.dumps({k: v for k, v in mapping.items() if k != "conditions"}, sort_keys=True)
+            if key in by_shape:
+                by_shape[key]["conditions"].extend(mapping["conditions"])
+                continue
+            by_shape[key] = {**mapping, "conditions": list(mapping["conditions"])}
+            merged.append(by_shape[key])
+        else:
+            merged.append(mapping)
+    return merged
+
+
 def _variations(text: Text, dialogue: Dialogue, extra: Optional[Dict[str, Any]] = None,
                 buttons: Optional[List[Tuple[Text, str]]] = None) -> List[Dict[str, Any]]:
     """Rasa response variations: the default locale plain, others by dc_locale."""
@@ -195,7 +226,7 @@ class _Builder:
             domain["entities"] = list(shared.get("entities") or []) + [naming.SLOT_ENTITY]
         slots = dict(shared.get("slots") or {})
         slots[naming.GOTO_SLOT] = {
-            "type": "categorical", "influence_conversation": True,
+            "type": naming.GOTO_SLOT_TYPE, "influence_conversation": True,
             "values": sorted(set(self.goto_values)) + [naming.STOP], "mappings": [{"type": "custom"}],
         }
         for name, slot_type in (("dc_dialogue", "text"), (LOCALE_SLOT, "text"), ("dc_completed", "list"),
@@ -216,7 +247,7 @@ class _Builder:
         for field in sorted(self.fields):
             slot = naming.field_slot(field)
             slots[slot] = {"type": "any", "influence_conversation": False,
-                           "mappings": self.field_mappings.get(slot) or [{"type": "custom"}]}
+                           "mappings": merged_mappings(self.field_mappings.get(slot) or [{"type": "custom"}])}
         domain["slots"] = slots
         responses = dict(shared.get("responses") or {})
         responses.update(self.responses)
@@ -290,24 +321,78 @@ class _Builder:
         return stories
 
 
-def rule_contradictions(builder: _Builder) -> List[Diagnostic]:
-    """Two rules that start from the same state but go on differently.
+def _as_rasa_sees_it(steps: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """Steps as Rasa featurizes them: a categorical slot's value in lower case."""
+    seen = []
+    for step in steps:
+        if "slot_was_set" in step:
+            step = {"slot_was_set": [
+                {name: (value.lower() if name == naming.GOTO_SLOT and isinstance(value, str) else value)
+                 for name, value in item.items()} for item in step["slot_was_set"]]}
+        seen.append(step)
+    return seen
 
-    Rasa would find these during training, naming only the rules; we find them
-    first and name the designer's cards.
+
+def rule_predictions(rule: Dict[str, Any]) -> List[Tuple[str, str]]:
+    """(what Rasa's rule policy sees, the action it predicts) for each action Rasa checks in a rule.
+
+    Rasa predicts every action of a rule but the one that opens it (an action
+    that opens a rule follows `...` and is unpredictable), and, unless the rule
+    says `wait_for_user_input: false`, the `action_listen` after its last action.
     """
-    seen: Dict[str, Tuple[str, Dialogue, Card]] = {}
+    steps = rule["steps"]
+    condition = rule.get("condition", [])
+    predictions = []
+    for index, step in enumerate(steps):
+        if "action" not in step:
+            continue
+        if index == 0:
+            continue  # opens the rule: unpredictable
+        key = json.dumps(condition + _as_rasa_sees_it(steps[:index]), sort_keys=True)
+        predictions.append((key, step["action"]))
+    if rule.get("wait_for_user_input", True) and steps and "action" in steps[-1] and steps[-1]["action"] != "action_listen":
+        predictions.append((json.dumps(condition + _as_rasa_sees_it(steps), sort_keys=True), "action_listen"))
+    return predictions
+
+
+def rule_contradictions(builder: _Builder) -> List[Diagnostic]:
+    """Rules that see the same thing but go on differently, as Rasa's training would find them.
+
+    Rasa finds these after minutes of training and names only the rules; we find
+    them at once and name the designer's cards. Rasa's view is followed: every
+    action a rule predicts, the `action_listen` a waiting rule implies, the
+    shared rules beside the cards' ones, and the routing slot's values in
+    lower case, as a categorical slot compares them (so cards `Intro` and
+    `intro` of one dialogue collide). `tests/test_contradictions.py` holds this
+    against Rasa's own check.
+    """
+    sources: List[Tuple[Dict[str, Any], Optional[Tuple[Dialogue, Card]]]] = (
+        [(rule, None) for rule in builder.shared_rules()] + list(zip(builder.rules, builder.rule_sources)))
+    seen: Dict[str, Tuple[str, Optional[Tuple[Dialogue, Card]], str]] = {}
     problems = []
-    for rule, (dialogue, card) in zip(builder.rules, builder.rule_sources):
-        last = max(i for i, step in enumerate(rule["steps"]) if "action" in step)
-        key = json.dumps(rule.get("condition", []) + rule["steps"][:last], sort_keys=True)
-        outcome = rule["steps"][last]["action"]
-        if key in seen and seen[key][0] != outcome:
-            _, other_dialogue, other_card = seen[key]
+    for rule, source in sources:
+        for key, outcome in rule_predictions(rule):
+            if key not in seen:
+                seen[key] = (outcome, source, rule["rule"])
+                continue
+            other_outcome, other_source, other_rule = seen[key]
+            if other_outcome == outcome:
+                continue
+            if source is None and other_source is None:
+                raise AssertionError(f"shared rules '{rule['rule']}' and '{other_rule}' contradict")
+            here, there = (source, other_source) if source is not None else (other_source, source)
+            dialogue, card = here
+            if there is None:
+                problems.append(Diagnostic.at(card.pos, (
+                    f"card '{card.id}' contradicts the built-in rule '{other_rule if source is not None else rule['rule']}': "
+                    f"the same step leads to '{outcome}' and '{other_outcome}'")))
+                continue
+            other_dialogue, other_card = there
             problems.append(Diagnostic.at(card.pos, (
                 f"card '{card.id}' contradicts card '{other_card.id}' of '{other_dialogue.id}' "
-                f"({other_card.pos}): the same step leads to '{outcome}' and '{seen[key][0]}'")))
-        seen.setdefault(key, (outcome, dialogue, card))
+                f"({other_card.pos}): the same step leads to '{outcome}' and '{other_outcome}'"
+                + (" (Rasa compares card ids without regard to case)" if card.id != other_card.id
+                   and card.id.lower() == other_card.id.lower() else ""))))
     return problems
 
 
@@ -325,12 +410,15 @@ def manifest(dialogues: Sequence[Dialogue]) -> Dict[str, Any]:
     return {"version": 1, "dialogues": [plain(asdict(d)) for d in dialogues]}
 
 
-def compile_dialogues(dialogues: Sequence[Dialogue], shared_domain: Dict[str, Any],
-                      nlu_files: Dict[str, str]) -> Tuple[Optional[Compiled], List[Diagnostic]]:
-    """Dialogues -> files of a Rasa project (domain.yml, data/*.yml, manifest.json)."""
+def compile_dialogues(dialogues: Sequence[Dialogue], shared_domain: Dict[str, Any], nlu_files: Dict[str, str],
+                      check_contradictions: bool = True) -> Tuple[Optional[Compiled], List[Diagnostic]]:
+    """Dialogues -> files of a Rasa project (domain.yml, data/*.yml, manifest.json).
+
+    `check_contradictions=False` is for the test that holds our check against Rasa's.
+    """
     builder = _Builder(sorted(dialogues, key=lambda d: d.id))
     builder.build()
-    problems = rule_contradictions(builder)
+    problems = rule_contradictions(builder) if check_contradictions else []
     if problems:
         return None, problems
     files = {

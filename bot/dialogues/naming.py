@@ -15,6 +15,8 @@ SLOT_ENTITY = "dc_slot"
 FREE_TEXT_ACTION = "action_dc_free_text"
 START_INTENT = "dc_start"
 GOTO_SLOT = "dc_goto"
+# The routing slot's type: categorical, featurized compactly (bot/dialogues/route_slot.py).
+GOTO_SLOT_TYPE = "bot.dialogues.route_slot.RouteSlot"
 STOP = "__stop"
 SEP = "__"
 

@@ -1,0 +1,66 @@
+"""The routing slot's type: a categorical slot featurized as one number, not one-hot.
+
+Rasa featurizes a categorical slot as a one-hot vector over all its values, and
+`dc_goto` has a value per card of every dialogue: at 200 dialogues every state
+of every conversation carried a tuple of some 1,600 floats, built three times
+per state in a Python loop, compared and JSON-encoded in every rule key. The
+rule and memoization policies only ever compare features for equality, so the
+position of the value (1-based; 0 when unset) carries exactly the same
+information: two values featurize alike if and only if their one-hot vectors
+are alike (Rasa's lower-casing and its `__other__` fallback included).
+"""
+from __future__ import annotations
+
+import functools
+from typing import Any, Dict, List, Optional, Tuple
+
+import rasa.shared.utils.io
+from rasa.shared.core.constants import DEFAULT_CATEGORICAL_SLOT_VALUE
+from rasa.shared.core.slots import CategoricalSlot
+
+
+@functools.lru_cache(maxsize=8)
+def _positions(values: Tuple[str, ...]) -> Dict[str, int]:
+    """Value -> 1-based position, shared by the copies of the slot that every tracker makes."""
+    positions: Dict[str, int] = {}
+    for index, known in enumerate(values, start=1):
+        positions.setdefault(known, index)  # the first wins, as in Rasa's one-hot loop
+    return positions
+
+
+class RouteSlot(CategoricalSlot):
+    """`dc_goto`: categorical values, featurized as their 1-based position."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._positions: Optional[Dict[str, int]] = None
+        self._positions_for = -1
+
+    def _position_of(self, value: Any) -> int:
+        if self._positions is None or self._positions_for != len(self.values):
+            self._positions, self._positions_for = _positions(tuple(self.values)), len(self.values)
+        position = self._positions.get(str(value).lower())
+        if position is None:
+            position = self._positions.get(DEFAULT_CATEGORICAL_SLOT_VALUE, 0)
+        return position
+
+    def _as_feature(self) -> List[float]:
+        if self.value is None:
+            return [0.0]
+        return [float(self._position_of(self.value))]
+
+    def _feature_dimensionality(self) -> int:
+        return 1
+
+    def fingerprint(self) -> str:
+        """Rasa's slot fingerprint, with the definition (its long value list) hashed as one text.
+
+        Training fingerprints every tracker to cache its graph nodes, and a
+        tracker's fingerprint includes each slot's; Rasa hashes each of the
+        slot's values separately, which for thousands of trackers was two
+        thirds of training at 200 dialogues. One hash of the whole definition
+        identifies it just as well.
+        """
+        definition = rasa.shared.utils.io.get_text_hash(repr(self.persistence_info()))
+        return rasa.shared.utils.io.get_dictionary_fingerprint(
+            {"slot_name": self.name, "slot_value": self.value, "definition": definition})

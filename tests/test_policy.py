@@ -1,0 +1,121 @@
+"""IndexedRulePolicy predicts exactly what Rasa's RulePolicy predicts.
+
+Both are trained in-process on compiled dialogues (the shipped ones plus
+generated ones with every card kind); then every step of every compiled rule
+and story, and random conversations that hypothesis draws from the domain,
+go through both, and every prediction is compared whole: the probabilities
+(so the action and its confidence), the events, and the flags the ensemble
+reads.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Tuple
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from rasa.core.policies.rule_policy import RULES, RulePolicy
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.events import ActionExecuted, ActiveLoop, SlotSet, UserUttered
+
+from bot.dialogues import naming
+from bot.dialogues.policy import IndexedRulePolicy
+from bot.dialogues.rule_index import RuleIndex
+from tests import policy_support
+
+GENERATED = 20  # with the 5 shipped dialogues: some 600 rules, under Rasa's 1,000-key decode cache
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> Tuple:
+    scratch = tmp_path_factory.mktemp("policy")
+    build = policy_support.compile_with_generated(scratch, GENERATED)
+    domain, trackers = policy_support.load_training(build)
+    stock = policy_support.train(RulePolicy, domain, trackers, scratch / "stock")
+    ours = policy_support.train(IndexedRulePolicy, domain, trackers, scratch / "ours")
+    return domain, trackers, stock, ours
+
+
+def test_training_learns_the_same_lookup(trained) -> None:
+    """Rules, unhappy-path rules, rule-only slots and loops, rules not in stories: all equal."""
+    _, _, stock, ours = trained
+    assert len(stock.lookup[RULES]) > 500
+    assert sorted(stock.lookup) == sorted(ours.lookup)
+    for key, value in stock.lookup.items():
+        if isinstance(value, list):
+            assert sorted(value) == sorted(ours.lookup[key]), key
+        else:
+            assert value == ours.lookup[key], key
+
+
+def test_every_step_of_every_rule_and_story_is_predicted_alike(trained) -> None:
+    domain, trackers, stock, ours = trained
+    compared = 0
+    matched_by_a_rule = 0
+    for tracker in trackers:
+        for point in policy_support.prediction_points(tracker):
+            described = policy_support.same_predictions([stock, ours], domain, point)
+            compared += 1
+            matched_by_a_rule += max(described[0]) == 1.0
+    assert compared > 2000
+    assert matched_by_a_rule > compared // 3  # much of the comparison is about real rule matches
+
+
+def _conversation_moves(domain) -> st.SearchStrategy:
+    intents = sorted(domain.intents)
+    actions = sorted(domain.action_names_or_texts)
+    goto_values = list(domain.slots[[s.name for s in domain.slots].index(naming.GOTO_SLOT)].values)
+    forms = sorted(domain.form_names)
+    move = st.one_of(
+        st.tuples(st.just("follow"), st.integers(1, 4)),  # run what the stock policy predicts, n times
+        st.tuples(st.just("intent"), st.sampled_from(intents)),
+        st.tuples(st.just("action"), st.sampled_from(actions)),
+        st.tuples(st.just("goto"), st.sampled_from(goto_values + [None])),
+        st.tuples(st.just("loop"), st.sampled_from(forms + [None])),
+    )
+    return st.lists(move, min_size=1, max_size=25)
+
+
+def test_random_conversations_are_predicted_alike(trained) -> None:
+    domain, _, stock, ours = trained
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+    @given(moves=_conversation_moves(domain))
+    def check(moves: List[Tuple]) -> None:
+        tracker = policy_support.DialogueStateTracker.from_events("random", [ActionExecuted(ACTION_LISTEN_NAME)],
+                                                                  domain.slots)
+        for kind, value in moves:
+            if kind == "follow":
+                for _ in range(value):
+                    prediction = stock.predict_action_probabilities(tracker, domain)
+                    policy_support.same_predictions([stock, ours], domain, tracker)
+                    tracker.update_with_events(list(prediction.events), domain)
+                    tracker.update(ActionExecuted(policy_support.predicted_action(prediction, domain)), domain)
+                continue
+            if kind == "intent":
+                if tracker.latest_action_name != ACTION_LISTEN_NAME:
+                    tracker.update(ActionExecuted(ACTION_LISTEN_NAME), domain)
+                tracker.update(UserUttered(f"/{value}", {"name": value, "confidence": 1.0}), domain)
+            elif kind == "action":
+                tracker.update(ActionExecuted(value), domain)
+            elif kind == "goto":
+                tracker.update(SlotSet(naming.GOTO_SLOT, value), domain)
+            else:
+                tracker.update(ActiveLoop(value), domain)
+            policy_support.same_predictions([stock, ours], domain, tracker)
+
+    check()
+
+
+def test_the_index_finds_a_rule_among_thousands_by_a_few_candidates(trained) -> None:
+    """The point of the index: a prediction looks at a few rules, not all of them."""
+    domain, trackers, _, ours = trained
+    index = RuleIndex(ours.lookup[RULES].keys())
+    sizes = []
+    for tracker in trackers[:200]:
+        for point in policy_support.prediction_points(tracker):
+            states = ours._prediction_states(point, domain, False, rule_only_data=ours._get_rule_only_data())
+            if states:
+                sizes.append(len(index.candidates(states[-1])))
+    assert sizes and max(sizes) < len(index) / 10, (max(sizes), len(index))
