@@ -42,7 +42,7 @@ class ActionStep(Action):
         dialogues = current_dialogues()
         entry = resolve_entry(_previous_action(tracker), _latest_intent(tracker), tracker.get_slot(naming.GOTO_SLOT), dialogues)
         turn = conversation.Turn(tracker.sender_id, _latest_intent(tracker), tracker.current_slot_values(),
-                                 _visit_metadata(tracker), domain.get("slots", {}).keys())
+                                 _visit_metadata(tracker), tracker.slots.keys())
         decision = conversation.step(entry, dialogues, turn)
         for response in decision.responses:
             dispatcher.utter_message(response=response)

@@ -248,7 +248,8 @@ class _Builder:
             slot = naming.field_slot(field)
             slots[slot] = {"type": "any", "influence_conversation": False,
                            "mappings": merged_mappings(self.field_mappings.get(slot) or [{"type": "custom"}])}
-        domain["slots"] = slots
+        domain["slots"] = {name: {**slot, "type": naming.SLOT_TYPES.get(slot.get("type"), slot.get("type"))}
+                           if isinstance(slot, dict) else slot for name, slot in slots.items()}
         responses = dict(shared.get("responses") or {})
         responses.update(self.responses)
         domain["responses"] = responses

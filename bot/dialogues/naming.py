@@ -15,8 +15,12 @@ SLOT_ENTITY = "dc_slot"
 FREE_TEXT_ACTION = "action_dc_free_text"
 START_INTENT = "dc_start"
 GOTO_SLOT = "dc_goto"
-# The routing slot's type: categorical, featurized compactly (bot/dialogues/route_slot.py).
-GOTO_SLOT_TYPE = "bot.dialogues.route_slot.RouteSlot"
+# The routing slot's type: categorical, featurized compactly (bot/dialogues/slots.py).
+GOTO_SLOT_TYPE = "bot.dialogues.slots.RouteSlot"
+# Rasa's slot types -> the same types with a one-pass fingerprint (bot/dialogues/slots.py).
+SLOT_TYPES = {name: f"bot.dialogues.slots.{cls}" for name, cls in (
+    ("any", "AnySlot"), ("text", "TextSlot"), ("list", "ListSlot"), ("bool", "BooleanSlot"), ("float", "FloatSlot"),
+    ("categorical", "CategoricalSlot"))}
 STOP = "__stop"
 SEP = "__"
 

@@ -38,7 +38,9 @@ def train(build: Path, config: Path, models: Path, extra_args: Iterable[str] = (
     command = [
         sys.executable, "-m", "rasa", "train",
         "--data", str(build / "data"), "--domain", str(build / "domain.yml"), "--config", str(config),
-        "--out", str(models), "--fixed-model-name", MODEL_NAME, "--force", *extra_args,
+        "--out", str(models), "--fixed-model-name", MODEL_NAME,
+        # Rule and memoization policies ignore augmented stories; making them only costs time.
+        "--augmentation", "0", *extra_args,
     ]
     result = subprocess.run(command, env={**os.environ, "RASA_TELEMETRY_ENABLED": os.environ.get(
         "RASA_TELEMETRY_ENABLED", "false")})  # no usage or crash reports leave the machine
