@@ -11,6 +11,7 @@ from typing import Any, Dict, Optional
 from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
 
 from bot.dialogues.tokens import render_with_slots
+from bot.web import rasa_speedups
 
 
 class TokenNaturalLanguageGenerator(TemplatedNaturalLanguageGenerator):
@@ -18,6 +19,7 @@ class TokenNaturalLanguageGenerator(TemplatedNaturalLanguageGenerator):
 
     def __init__(self, endpoint_config: Any = None, domain: Any = None, **_: Any) -> None:
         super().__init__(domain.responses if domain is not None else {})
+        rasa_speedups.install()  # the Rasa server loads this generator once, at start
 
     def _fill_response(self, response: Dict[str, Any], filled_slots: Optional[Dict[str, Any]] = None,
                        **kwargs: Any) -> Dict[str, Any]:
