@@ -44,6 +44,7 @@ test: install
 	if [ $$status -eq 5 ]; then echo "no tests were collected" >&2; exit 1; fi; exit $$status
 
 bench: install
+	$(BIN)/python bench/bench_scaling.py
 	$(BIN)/python bench/bench_dialogues.py
 	$(BIN)/python bench/bench_visitors.py
 	$(BIN)/python bench/bench_meetings.py

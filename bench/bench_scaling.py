@@ -40,6 +40,7 @@ from tests.dialogue_generator import write_dialogues  # noqa: E402
 
 SHIPPED = ROOT / "data" / "dialogues"
 EDITED_DIALOGUE = "welcome.yml"
+WARM_UP_TURNS = 10
 # Prints what the command's own children used at their peak (KiB), after running it.
 PEAK_WRAPPER = ("import resource, subprocess, sys; code = subprocess.run(sys.argv[1:]).returncode; "
                 "print('peak-rss-kib', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); "
@@ -97,6 +98,7 @@ def measure_size(dialogues: int, scratch: Path, turns: Tuple[int, int]) -> Dict[
           f"(peak {cold_mb:.0f} MB), after a one-text change {text_s:.1f} s (peak {text_mb:.0f} MB)", flush=True)
     bot = e2e_support.start(env)
     try:
+        load(bot.base, ours_conversation, 1, WARM_UP_TURNS)  # first calls load models and caches: not counted
         for visitors, count in ((1, turns[0]), (20, turns[1])):
             latency = load(bot.base, ours_conversation, visitors, count)
             figures[f"visitors_{visitors}"] = latency
@@ -118,6 +120,7 @@ def measure_stock(scratch: Path, turns: Tuple[int, int]) -> Dict[str, object]:
     port = e2e_support.free_port()
     server = serve_stock(stock_dir, port)
     try:
+        load(f"http://127.0.0.1:{port}", stock_conversation, 1, WARM_UP_TURNS)
         for visitors, count in ((1, turns[0]), (20, turns[1])):
             latency = load(f"http://127.0.0.1:{port}", stock_conversation, visitors, count)
             figures[f"visitors_{visitors}"] = latency

@@ -34,8 +34,13 @@ from rasa.shared.core.slot_mappings import SlotMapping
 if TYPE_CHECKING:
     from rasa.shared.core.domain import Domain
 
-ORIGINALS: Dict[str, Callable[..., Any]] = {}
+# Rasa's own methods, kept for unknown intents and for the tests that compare.
+ORIGINALS: Dict[str, Callable[..., Any]] = {
+    "_validate_action_result": RemoteAction._validate_action_result,
+    "check_mapping_validity": SlotMapping.check_mapping_validity,
+}
 _response_validator: Optional[Any] = None
+_installed = False
 
 
 def validate_action_result(self: RemoteAction, result: Dict[Text, Any]) -> bool:
@@ -79,9 +84,9 @@ def check_mapping_validity(slot_name: Text, mapping_type: SlotMappingType, mappi
 
 def install() -> None:
     """Replace the two methods in this process; calling it again changes nothing."""
-    if ORIGINALS:
+    global _installed
+    if _installed:
         return
-    ORIGINALS["_validate_action_result"] = RemoteAction._validate_action_result
-    ORIGINALS["check_mapping_validity"] = SlotMapping.check_mapping_validity
+    _installed = True
     RemoteAction._validate_action_result = validate_action_result  # type: ignore[assignment]
     SlotMapping.check_mapping_validity = staticmethod(check_mapping_validity)  # type: ignore[assignment]
