@@ -113,3 +113,25 @@ def test_rasa_data_validate_accepts_the_output(tmp_path: Path) -> None:
     assert result.returncode == 0, output
     assert "No story structure conflicts found" in output
     assert "error" not in output.lower().replace("sentry_sdk", "")
+
+
+def test_a_card_that_contradicts_a_built_in_rule_is_reported_at_the_card() -> None:
+    dialogues, _ = load_dialogues([str(ROOT / DIALOGUES)])
+    builder = compiler._Builder(dialogues)
+    builder.build()
+    shop = next(d for d in dialogues if d.id == "shop")
+    builder.rule(shop, shop.cards["bye"], "broken", [{"intent": "greet"}], "utter_dc__shop__bye")
+    problems = [str(p) for p in compiler.rule_contradictions(builder)]
+    assert problems == [f"{shop.cards['bye'].pos}: card 'bye' contradicts the built-in rule 'free text: greet': "
+                        "the same step leads to 'utter_dc__shop__bye' and 'action_dc_free_text'"]
+
+
+def test_a_waiting_rule_implies_action_listen_for_the_check() -> None:
+    rule = {"rule": "r", "steps": [{"intent": "x"}, {"action": "utter_a"}]}
+    assert [outcome for _, outcome in compiler.rule_predictions(rule)] == ["utter_a", "action_listen"]
+    rule["wait_for_user_input"] = False
+    assert [outcome for _, outcome in compiler.rule_predictions(rule)] == ["utter_a"]
+    opening = {"rule": "r", "steps": [{"action": "action_dc_step"}, {"slot_was_set": [{"dc_goto": "A__B"}]},
+                                      {"action": "utter_b"}], "wait_for_user_input": False}
+    [(key, outcome)] = compiler.rule_predictions(opening)
+    assert outcome == "utter_b" and '"a__b"' in key  # the routing value as Rasa compares it

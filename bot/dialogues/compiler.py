@@ -381,14 +381,16 @@ def rule_contradictions(builder: _Builder) -> List[Diagnostic]:
                 continue
             if source is None and other_source is None:
                 raise AssertionError(f"shared rules '{rule['rule']}' and '{other_rule}' contradict")
-            here, there = (source, other_source) if source is not None else (other_source, source)
-            dialogue, card = here
-            if there is None:
+            # Reported at a card, whichever of the two rules came first.
+            at, against, built_in = (source, other_source, other_rule) if source is not None else (
+                other_source, None, rule["rule"])
+            _, card = at
+            if against is None:
                 problems.append(Diagnostic.at(card.pos, (
-                    f"card '{card.id}' contradicts the built-in rule '{other_rule if source is not None else rule['rule']}': "
+                    f"card '{card.id}' contradicts the built-in rule '{built_in}': "
                     f"the same step leads to '{outcome}' and '{other_outcome}'")))
                 continue
-            other_dialogue, other_card = there
+            other_dialogue, other_card = against
             problems.append(Diagnostic.at(card.pos, (
                 f"card '{card.id}' contradicts card '{other_card.id}' of '{other_dialogue.id}' "
                 f"({other_card.pos}): the same step leads to '{outcome}' and '{other_outcome}'"

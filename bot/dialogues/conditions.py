@@ -5,6 +5,7 @@ compiler and the action server share one meaning of a condition.
 """
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any, Dict, Iterable, Mapping, Optional
 
@@ -54,7 +55,9 @@ def page_pattern_problem(pattern: Any) -> Optional[str]:
     return None
 
 
+@functools.lru_cache(maxsize=8192)
 def _pattern_regex(pattern: str) -> "re.Pattern[str]":
+    """Compiled once per pattern: every visit start tests the patterns of every dialogue."""
     return re.compile("^" + ".*".join(re.escape(part) for part in pattern.split("*")) + "$", re.IGNORECASE)
 
 

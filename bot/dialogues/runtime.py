@@ -113,8 +113,10 @@ def qualifies(dialogue: Dialogue, visit: Visit) -> bool:
 
 def choose_dialogue(dialogues: Iterable[Dialogue], visit: Visit, completed: Sequence[str] = ()) -> Optional[Dialogue]:
     """The highest-priority qualifying dialogue the visitor has not completed (ties: by id)."""
-    candidates = [d for d in dialogues if d.id not in completed and qualifies(d, visit)]
-    return min(candidates, key=lambda d: (-d.priority, d.id), default=None)
+    for dialogue in sorted(dialogues, key=lambda d: (-d.priority, d.id)):
+        if dialogue.id not in completed and qualifies(dialogue, visit):
+            return dialogue  # the first that qualifies in priority order: the rest need no test
+    return None
 
 
 def choose_locale(dialogue: Dialogue, requested: Optional[str]) -> str:

@@ -17,11 +17,13 @@ fingerprint includes every slot's, which Rasa builds by hashing each value and
 mapping of the slot's definition separately: with a hundred dialogues that was
 most of a training run. Here a slot's fingerprint is one hash of its type,
 name, value and definition, as text: as unique, and computed in one pass.
+Trackers copy every slot each time they are built (several times per
+prediction); the slots copy themselves without the pickle protocol's detour.
 """
 from __future__ import annotations
 
 import functools
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Tuple
 
 import rasa.shared.utils.io
 from rasa.shared.core import slots as rasa_slots
@@ -37,49 +39,56 @@ def _positions(values: Tuple[str, ...]) -> Dict[str, int]:
     return positions
 
 
-class _OneHashFingerprint:
-    """A slot fingerprint that is one hash of everything Rasa's covers."""
+class _CompiledSlot:
+    """One hash for a fingerprint, and a plain copy: every tracker copies every slot, often."""
 
     def fingerprint(self) -> str:
         return rasa.shared.utils.io.get_text_hash(
             repr((type(self).__name__, self.name, self.value, self.persistence_info())))  # type: ignore[attr-defined]
 
+    def __copy__(self) -> Any:
+        """What `copy.copy` makes through the pickle protocol, without the protocol's cost."""
+        duplicate = object.__new__(type(self))
+        duplicate.__dict__.update(self.__dict__)
+        return duplicate
 
-class AnySlot(_OneHashFingerprint, rasa_slots.AnySlot):
+
+class AnySlot(_CompiledSlot, rasa_slots.AnySlot):
     """Rasa's `any` slot."""
 
 
-class TextSlot(_OneHashFingerprint, rasa_slots.TextSlot):
+class TextSlot(_CompiledSlot, rasa_slots.TextSlot):
     """Rasa's `text` slot."""
 
 
-class ListSlot(_OneHashFingerprint, rasa_slots.ListSlot):
+class ListSlot(_CompiledSlot, rasa_slots.ListSlot):
     """Rasa's `list` slot."""
 
 
-class BooleanSlot(_OneHashFingerprint, rasa_slots.BooleanSlot):
+class BooleanSlot(_CompiledSlot, rasa_slots.BooleanSlot):
     """Rasa's `bool` slot."""
 
 
-class FloatSlot(_OneHashFingerprint, rasa_slots.FloatSlot):
+class FloatSlot(_CompiledSlot, rasa_slots.FloatSlot):
     """Rasa's `float` slot."""
 
 
-class CategoricalSlot(_OneHashFingerprint, rasa_slots.CategoricalSlot):
+class CategoricalSlot(_CompiledSlot, rasa_slots.CategoricalSlot):
     """Rasa's `categorical` slot."""
 
 
-class RouteSlot(_OneHashFingerprint, rasa_slots.CategoricalSlot):
+class RouteSlot(_CompiledSlot, rasa_slots.CategoricalSlot):
     """`dc_goto`: categorical values, featurized as their 1-based position."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._positions: Optional[Dict[str, int]] = None
-        self._positions_for = -1
+        self._positions = _positions(tuple(self.values))  # copies of this slot share it
+
+    def add_default_value(self) -> None:
+        super().add_default_value()
+        self._positions = _positions(tuple(self.values))
 
     def _position_of(self, value: Any) -> int:
-        if self._positions is None or self._positions_for != len(self.values):
-            self._positions, self._positions_for = _positions(tuple(self.values)), len(self.values)
         position = self._positions.get(str(value).lower())
         if position is None:
             position = self._positions.get(DEFAULT_CATEGORICAL_SLOT_VALUE, 0)

@@ -75,8 +75,13 @@ def check_mapping_validity(slot_name: Text, mapping_type: SlotMappingType, mappi
                            domain: "Domain") -> bool:
     """Rasa's `check_mapping_validity`, looking intents up in a set."""
     if mapping_type == SlotMappingType.FROM_INTENT and mapping.get("intent") is not None:
+        valid = domain.__dict__.setdefault("_dynchat_valid_intent_mappings", {})
+        remembered = valid.get(id(mapping))
+        if remembered is not None and remembered[0] is mapping:
+            return True
         known = _known_intents(domain)
         if all(not intent or intent in known for intent in SlotMapping.to_list(mapping.get("intent"))):
+            valid[id(mapping)] = (mapping,)  # the domain's mappings do not change while it lives
             return True  # Rasa's check would pass: the entity check is for from_entity only
     return ORIGINALS["check_mapping_validity"](slot_name=slot_name, mapping_type=mapping_type, mapping=mapping,
                                                domain=domain)
