@@ -66,9 +66,9 @@ def train(policy_class: Type[RulePolicy], domain: Domain, trackers: List[Tracker
 
 
 def prediction_points(tracker: DialogueStateTracker) -> Iterator[DialogueStateTracker]:
-    """The tracker as it stood before each action it ran (what a prediction sees)."""
-    running = tracker.init_copy()
-    running.sender_id = tracker.sender_id
+    """The tracker as it stood before each action it ran (what a prediction sees), one object growing
+    event by event as the processor's tracker does within a turn."""
+    running = DialogueStateTracker(tracker.sender_id, tracker.slots.values())  # as served: a plain tracker
     for event in tracker.applied_events():
         if isinstance(event, ActionExecuted):
             yield running
