@@ -119,3 +119,22 @@ def test_the_index_finds_a_rule_among_thousands_by_a_few_candidates(trained) -> 
             if states:
                 sizes.append(len(index.candidates(states[-1])))
     assert sizes and max(sizes) < len(index) / 10, (max(sizes), len(index))
+
+
+def test_the_rule_policy_alone_predicts_every_step_of_every_story(trained) -> None:
+    """The compiled stories add nothing the rules do not say (the memoization policy only repeats them)."""
+    domain, trackers, _, ours = trained
+    checked = 0
+    for tracker in trackers:
+        if tracker.is_rule_tracker:
+            continue
+        actions = [e for e in tracker.applied_events() if isinstance(e, ActionExecuted)]
+        for index, point in enumerate(policy_support.prediction_points(tracker)):
+            if index == 0:
+                continue  # the conversation's opening action_listen is not predicted
+            prediction = ours.predict_action_probabilities(point, domain)
+            gold = actions[index].action_name
+            assert policy_support.predicted_action(prediction, domain) == gold and max(prediction.probabilities) == 1.0, (
+                tracker.sender_id, index, gold)
+            checked += 1
+    assert checked > 200
