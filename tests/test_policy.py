@@ -9,7 +9,6 @@ reads.
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import List, Tuple
 
 import pytest

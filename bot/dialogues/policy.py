@@ -16,7 +16,7 @@ Registered in `config.yml` as `bot.dialogues.policy.IndexedRulePolicy`.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Set, Text, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Set, Text
 
 from rasa.core.policies.rule_policy import RULES, RulePolicy
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
