@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Callable, Dict, List, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -79,6 +79,18 @@ def edit_one_text(folder: Path) -> None:
     path.write_text(edited, encoding="utf-8")
 
 
+def latencies(base: str, conversation: Callable, turns: Tuple[int, int]) -> Dict[str, object]:
+    """Turn latency with 1 and with 20 concurrent visitors, after an uncounted warm-up."""
+    load(base, conversation, 1, WARM_UP_TURNS)  # first calls load models and fill caches
+    figures: Dict[str, object] = {}
+    for visitors, count in ((1, turns[0]), (20, turns[1])):
+        latency = load(base, conversation, visitors, count)
+        figures[f"visitors_{visitors}"] = latency
+        print(f"     {visitors:>2} visitor(s): p50 {latency['p50_ms']:.1f} ms, p99 {latency['p99_ms']:.1f} ms, "
+              f"{latency['turns_per_s']:.1f} turns/s", flush=True)
+    return figures
+
+
 def measure_size(dialogues: int, scratch: Path, turns: Tuple[int, int]) -> Dict[str, object]:
     folder = project_with(dialogues, scratch / "dialogues")
     env = e2e_support.environment(scratch, folder)
@@ -98,12 +110,7 @@ def measure_size(dialogues: int, scratch: Path, turns: Tuple[int, int]) -> Dict[
           f"(peak {cold_mb:.0f} MB), after a one-text change {text_s:.1f} s (peak {text_mb:.0f} MB)", flush=True)
     bot = e2e_support.start(env)
     try:
-        load(bot.base, ours_conversation, 1, WARM_UP_TURNS)  # first calls load models and caches: not counted
-        for visitors, count in ((1, turns[0]), (20, turns[1])):
-            latency = load(bot.base, ours_conversation, visitors, count)
-            figures[f"visitors_{visitors}"] = latency
-            print(f"     {visitors:>2} visitor(s): p50 {latency['p50_ms']:.1f} ms, p99 {latency['p99_ms']:.1f} ms, "
-                  f"{latency['turns_per_s']:.1f} turns/s", flush=True)
+        figures.update(latencies(bot.base, ours_conversation, turns))
     finally:
         bot.stop()
     return figures
@@ -120,12 +127,7 @@ def measure_stock(scratch: Path, turns: Tuple[int, int]) -> Dict[str, object]:
     port = e2e_support.free_port()
     server = serve_stock(stock_dir, port)
     try:
-        load(f"http://127.0.0.1:{port}", stock_conversation, 1, WARM_UP_TURNS)
-        for visitors, count in ((1, turns[0]), (20, turns[1])):
-            latency = load(f"http://127.0.0.1:{port}", stock_conversation, visitors, count)
-            figures[f"visitors_{visitors}"] = latency
-            print(f"     {visitors:>2} visitor(s): p50 {latency['p50_ms']:.1f} ms, p99 {latency['p99_ms']:.1f} ms, "
-                  f"{latency['turns_per_s']:.1f} turns/s", flush=True)
+        figures.update(latencies(f"http://127.0.0.1:{port}", stock_conversation, turns))
     finally:
         os.killpg(server.pid, 15)
         server.wait(timeout=30)

@@ -75,7 +75,7 @@ def prediction_points(tracker: DialogueStateTracker) -> Iterator[DialogueStateTr
         running.update(event)
 
 
-def describe(prediction: Any, domain: Domain) -> Tuple:
+def describe(prediction: Any) -> Tuple:
     """Everything a policy prediction tells the ensemble, comparable with ==."""
     return (tuple(prediction.probabilities), prediction.policy_name.replace("Indexed", ""),
             prediction.policy_priority, tuple(str(e) for e in prediction.events),
@@ -90,7 +90,7 @@ def predicted_action(prediction: Any, domain: Domain) -> str:
 
 def same_predictions(policies: Sequence[RulePolicy], domain: Domain, tracker: DialogueStateTracker) -> Tuple:
     """Each policy's prediction on this tracker; fails on the first difference."""
-    described = [describe(policy.predict_action_probabilities(tracker, domain), domain) for policy in policies]
+    described = [describe(policy.predict_action_probabilities(tracker, domain)) for policy in policies]
     assert all(item == described[0] for item in described[1:]), (
         f"predictions differ at {[e for e in tracker.events][-6:]}:\n" + "\n".join(map(str, described)))
     return described[0]

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rasa.core.policies.rule_policy import RULES, RulePolicy
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
-from rasa.shared.core.events import ActionExecuted, ActiveLoop, SlotSet, UserUttered
+from rasa.shared.core.events import ActionExecuted, ActiveLoop, SlotSet, UserUttered, UserUtteranceReverted
 
 from bot.dialogues import naming
 from bot.dialogues.policy import IndexedRulePolicy
@@ -72,6 +72,7 @@ def _conversation_moves(domain) -> st.SearchStrategy:
         st.tuples(st.just("action"), st.sampled_from(actions)),
         st.tuples(st.just("goto"), st.sampled_from(goto_values + [None])),
         st.tuples(st.just("loop"), st.sampled_from(forms + [None])),
+        st.tuples(st.just("revert"), st.none()),  # `back`: the applied events shrink
     )
     return st.lists(move, min_size=1, max_size=25)
 
@@ -100,6 +101,8 @@ def test_random_conversations_are_predicted_alike(trained) -> None:
                 tracker.update(ActionExecuted(value), domain)
             elif kind == "goto":
                 tracker.update(SlotSet(naming.GOTO_SLOT, value), domain)
+            elif kind == "revert":
+                tracker.update(UserUtteranceReverted(), domain)
             else:
                 tracker.update(ActiveLoop(value), domain)
             policy_support.same_predictions([stock, ours], domain, tracker)

@@ -39,6 +39,18 @@ def _hashable(value: Any) -> Optional[Hashable]:
     return value
 
 
+def _features(state: State, required: bool) -> Iterable[Feature]:
+    for state_type, sub_state in state.items():
+        if not isinstance(sub_state, Mapping):
+            continue
+        for key, value in sub_state.items():
+            if required and (not value or value == SHOULD_NOT_BE_SET):
+                continue
+            hashable = _hashable(value)
+            if hashable is not None:
+                yield state_type, key, hashable
+
+
 def required_features(state: State) -> List[Feature]:
     """Features a conversation state must have for this rule state to match it.
 
@@ -46,26 +58,12 @@ def required_features(state: State) -> List[Feature]:
     conversation's value; everything else (falsy values, `should_not_be_set`)
     constrains by absence and is left to the full check.
     """
-    features: List[Feature] = []
-    for state_type, sub_state in state.items():
-        if not isinstance(sub_state, Mapping):
-            continue
-        for key, value in sub_state.items():
-            if value and value != SHOULD_NOT_BE_SET:
-                hashable = _hashable(value)
-                if hashable is not None:
-                    features.append((state_type, key, hashable))
-    return features
+    return list(_features(state, required=True))
 
 
 def present_features(state: State) -> Iterable[Feature]:
-    for state_type, sub_state in state.items():
-        if not isinstance(sub_state, Mapping):
-            continue
-        for key, value in sub_state.items():
-            hashable = _hashable(value)
-            if hashable is not None:
-                yield state_type, key, hashable
+    """Every feature a conversation state has."""
+    return _features(state, required=False)
 
 
 class RuleIndex:
