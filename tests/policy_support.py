@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Sequence, Tuple, Type
 
 import yaml
-from rasa.core.policies.rule_policy import RulePolicy
+from rasa.core.policies.memoization import MemoizationPolicy
+from rasa.core.policies.policy import Policy
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
@@ -23,10 +24,10 @@ from tests.dialogue_generator import write_dialogues
 SHIPPED = ROOT / "data" / "dialogues"
 
 
-def rule_policy_config() -> Dict[str, Any]:
-    """The rule policy's settings from the project's config.yml (without its name)."""
+def policy_config(name_ends: str) -> Dict[str, Any]:
+    """A policy's settings from the project's config.yml (without its name)."""
     config = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
-    settings = next(p for p in config["policies"] if p["name"].endswith("RulePolicy"))
+    settings = next(p for p in config["policies"] if p["name"].endswith(name_ends))
     return {key: value for key, value in settings.items() if key != "name"}
 
 
@@ -53,11 +54,12 @@ def load_training(build: Path) -> Tuple[Domain, List[TrackerWithCachedStates]]:
     return domain, trackers
 
 
-def train(policy_class: Type[RulePolicy], domain: Domain, trackers: List[TrackerWithCachedStates],
-          storage: Path, **overrides: Any) -> RulePolicy:
-    """A rule policy trained in-process, as Rasa's graph would train it."""
+def train(policy_class: Type[Policy], domain: Domain, trackers: List[TrackerWithCachedStates],
+          storage: Path, **overrides: Any) -> Any:
+    """A policy trained in-process with its settings in config.yml, as Rasa's graph would train it."""
     storage.mkdir(parents=True, exist_ok=True)
-    config = {**policy_class.get_default_config(), **rule_policy_config(), **overrides}
+    configured = "MemoizationPolicy" if issubclass(policy_class, MemoizationPolicy) else "RulePolicy"
+    config = {**policy_class.get_default_config(), **policy_config(configured), **overrides}
     policy = policy_class.create(config, LocalModelStorage(storage), Resource(policy_class.__name__),
                                  ExecutionContext(GraphSchema({}), "test"))
     logging.getLogger("rasa").setLevel(logging.WARNING)
@@ -77,7 +79,7 @@ def prediction_points(tracker: DialogueStateTracker) -> Iterator[DialogueStateTr
 
 def describe(prediction: Any) -> Tuple:
     """Everything a policy prediction tells the ensemble, comparable with ==."""
-    return (tuple(prediction.probabilities), prediction.policy_name.replace("Indexed", ""),
+    return (tuple(prediction.probabilities), prediction.policy_name.replace("Indexed", "").replace("Remembering", ""),
             prediction.policy_priority, tuple(str(e) for e in prediction.events),
             tuple(str(e) for e in prediction.optional_events), prediction.is_end_to_end_prediction,
             prediction.is_no_user_prediction, prediction.hide_rule_turn, prediction.action_metadata)
@@ -88,9 +90,10 @@ def predicted_action(prediction: Any, domain: Domain) -> str:
     return domain.action_names_or_texts[max(range(len(probabilities)), key=probabilities.__getitem__)]
 
 
-def same_predictions(policies: Sequence[RulePolicy], domain: Domain, tracker: DialogueStateTracker) -> Tuple:
+def same_predictions(policies: Sequence[Policy], domain: Domain, tracker: DialogueStateTracker,
+                     **kwargs: Any) -> Tuple:
     """Each policy's prediction on this tracker; fails on the first difference."""
-    described = [describe(policy.predict_action_probabilities(tracker, domain)) for policy in policies]
+    described = [describe(policy.predict_action_probabilities(tracker, domain, **kwargs)) for policy in policies]
     assert all(item == described[0] for item in described[1:]), (
         f"predictions differ at {[e for e in tracker.events][-6:]}:\n" + "\n".join(map(str, described)))
     return described[0]

@@ -1,11 +1,13 @@
-"""IndexedRulePolicy predicts exactly what Rasa's RulePolicy predicts.
+"""IndexedRulePolicy predicts exactly what Rasa's RulePolicy predicts, and
+RememberingMemoizationPolicy what Rasa's MemoizationPolicy predicts.
 
 Both are trained in-process on compiled dialogues (the shipped ones plus
 generated ones with every card kind); then every step of every compiled rule
 and story, and random conversations that hypothesis draws from the domain,
 go through both, and every prediction is compared whole: the probabilities
 (so the action and its confidence), the events, and the flags the ensemble
-reads.
+reads. The memoization policies get the rule-only data the rule policy
+hands them in the ensemble.
 """
 from __future__ import annotations
 
@@ -14,12 +16,13 @@ from typing import List, Tuple
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rasa.core.policies.memoization import MemoizationPolicy
 from rasa.core.policies.rule_policy import RULES, RulePolicy
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.events import ActionExecuted, ActiveLoop, SlotSet, UserUttered, UserUtteranceReverted
 
 from bot.dialogues import naming
-from bot.dialogues.policy import IndexedRulePolicy
+from bot.dialogues.policy import IndexedRulePolicy, RememberingMemoizationPolicy, _Remembered
 from bot.dialogues.rule_index import RuleIndex
 from tests import policy_support
 
@@ -33,12 +36,23 @@ def trained(tmp_path_factory) -> Tuple:
     domain, trackers = policy_support.load_training(build)
     stock = policy_support.train(RulePolicy, domain, trackers, scratch / "stock")
     ours = policy_support.train(IndexedRulePolicy, domain, trackers, scratch / "ours")
-    return domain, trackers, stock, ours
+    memo = policy_support.train(MemoizationPolicy, domain, trackers, scratch / "memo")
+    our_memo = policy_support.train(RememberingMemoizationPolicy, domain, trackers, scratch / "our_memo")
+    return domain, trackers, stock, ours, memo, our_memo
+
+
+def same_predictions(trained, tracker) -> Tuple[Tuple, Tuple]:
+    """Rule policies alike, memoization policies alike; (the rule policies', the memoization policies')."""
+    domain, _, stock, ours, memo, our_memo = trained
+    memorized = policy_support.same_predictions([memo, our_memo], domain, tracker,
+                                                rule_only_data=stock._get_rule_only_data())
+    return policy_support.same_predictions([stock, ours], domain, tracker), memorized
 
 
 def test_training_learns_the_same_lookup(trained) -> None:
     """Rules, unhappy-path rules, rule-only slots and loops, rules not in stories: all equal."""
-    _, _, stock, ours = trained
+    _, _, stock, ours, memo, our_memo = trained
+    assert memo.lookup == our_memo.lookup and len(memo.lookup) > 100
     assert len(stock.lookup[RULES]) > 500
     assert sorted(stock.lookup) == sorted(ours.lookup)
     for key, value in stock.lookup.items():
@@ -49,16 +63,17 @@ def test_training_learns_the_same_lookup(trained) -> None:
 
 
 def test_every_step_of_every_rule_and_story_is_predicted_alike(trained) -> None:
-    domain, trackers, stock, ours = trained
-    compared = 0
-    matched_by_a_rule = 0
+    domain, trackers, *_ = trained
+    compared = matched_by_a_rule = memorized = 0
     for tracker in trackers:
         for point in policy_support.prediction_points(tracker):
-            described = policy_support.same_predictions([stock, ours], domain, point)
+            by_rules, by_memory = same_predictions(trained, point)
             compared += 1
-            matched_by_a_rule += max(described[0]) == 1.0
+            matched_by_a_rule += max(by_rules[0]) == 1.0
+            memorized += max(by_memory[0]) == 1.0
     assert compared > 2000
-    assert matched_by_a_rule > compared // 3  # much of the comparison is about real rule matches
+    # much of the comparison is about real matches: rules, and story steps remembered
+    assert matched_by_a_rule > compared // 3 and memorized > compared // 10, (compared, matched_by_a_rule, memorized)
 
 
 def _conversation_moves(domain) -> st.SearchStrategy:
@@ -69,6 +84,7 @@ def _conversation_moves(domain) -> st.SearchStrategy:
     move = st.one_of(
         st.tuples(st.just("follow"), st.integers(1, 4)),  # run what the stock policy predicts, n times
         st.tuples(st.just("intent"), st.sampled_from(intents)),
+        st.tuples(st.just("typed"), st.sampled_from(intents)),  # free text, classified as an intent
         st.tuples(st.just("action"), st.sampled_from(actions)),
         st.tuples(st.just("goto"), st.sampled_from(goto_values + [None])),
         st.tuples(st.just("loop"), st.sampled_from(forms + [None])),
@@ -78,7 +94,7 @@ def _conversation_moves(domain) -> st.SearchStrategy:
 
 
 def test_random_conversations_are_predicted_alike(trained) -> None:
-    domain, _, stock, ours = trained
+    domain, _, stock, *_ = trained
 
     @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
     @given(moves=_conversation_moves(domain))
@@ -89,14 +105,16 @@ def test_random_conversations_are_predicted_alike(trained) -> None:
             if kind == "follow":
                 for _ in range(value):
                     prediction = stock.predict_action_probabilities(tracker, domain)
-                    policy_support.same_predictions([stock, ours], domain, tracker)
+                    same_predictions(trained, tracker)
                     tracker.update_with_events(list(prediction.events), domain)
-                    tracker.update(ActionExecuted(policy_support.predicted_action(prediction, domain)), domain)
+                    tracker.update(ActionExecuted(policy_support.predicted_action(prediction, domain),
+                                                  hide_rule_turn=prediction.hide_rule_turn), domain)
                 continue
-            if kind == "intent":
+            if kind in ("intent", "typed"):
                 if tracker.latest_action_name != ACTION_LISTEN_NAME:
                     tracker.update(ActionExecuted(ACTION_LISTEN_NAME), domain)
-                tracker.update(UserUttered(f"/{value}", {"name": value, "confidence": 1.0}), domain)
+                text = f"/{value}" if kind == "intent" else f"I would say {value}"
+                tracker.update(UserUttered(text, {"name": value, "confidence": 0.9}), domain)
             elif kind == "action":
                 tracker.update(ActionExecuted(value), domain)
             elif kind == "goto":
@@ -105,14 +123,14 @@ def test_random_conversations_are_predicted_alike(trained) -> None:
                 tracker.update(UserUtteranceReverted(), domain)
             else:
                 tracker.update(ActiveLoop(value), domain)
-            policy_support.same_predictions([stock, ours], domain, tracker)
+            same_predictions(trained, tracker)
 
     check()
 
 
 def test_the_index_finds_a_rule_among_thousands_by_a_few_candidates(trained) -> None:
     """The point of the index: a prediction looks at a few rules, not all of them."""
-    domain, trackers, _, ours = trained
+    domain, trackers, _, ours, *_ = trained
     index = RuleIndex(ours.lookup[RULES].keys())
     sizes = []
     for tracker in trackers[:200]:
@@ -125,7 +143,7 @@ def test_the_index_finds_a_rule_among_thousands_by_a_few_candidates(trained) -> 
 
 def test_the_rule_policy_alone_predicts_every_step_of_every_story(trained) -> None:
     """The compiled stories add nothing the rules do not say (the memoization policy only repeats them)."""
-    domain, trackers, _, ours = trained
+    domain, trackers, _, ours, *_ = trained
     checked = 0
     for tracker in trackers:
         if tracker.is_rule_tracker:
@@ -140,3 +158,26 @@ def test_the_rule_policy_alone_predicts_every_step_of_every_story(trained) -> No
                 tracker.sender_id, index, gold)
             checked += 1
     assert checked > 200
+
+
+def test_kept_states_are_fresh_and_shared_as_rasa_s(trained) -> None:
+    """Rasa's featurizers edit the states they get; what a policy keeps must not change with them.
+    Where Rasa's states share a sub-state (a hidden rule turn's user input), ours share it too."""
+    domain, trackers, stock, _, memo, our_memo = trained
+    rule_only = stock._get_rule_only_data()
+    story = next(t for t in trackers if not t.is_rule_tracker and len(t.events) > 12)
+    point = list(policy_support.prediction_points(story))[-1]
+
+    def shape(states):
+        ids = {}
+        return [{kind: ids.setdefault(id(sub), len(ids)) for kind, sub in state.items()} for state in states]
+
+    for ignore_rule_only_turns in (False, True):
+        theirs = point.past_states(domain, ignore_rule_only_turns=ignore_rule_only_turns, rule_only_data=rule_only)
+        for _ in range(2):
+            ours = _Remembered(our_memo._histories, point).past_states(
+                domain, ignore_rule_only_turns=ignore_rule_only_turns, rule_only_data=rule_only)
+            assert ours == theirs and shape(ours) == shape(theirs)
+            for state in ours:  # what a featurizer may do to them
+                for sub_state in state.values():
+                    sub_state.clear()

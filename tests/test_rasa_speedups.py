@@ -63,11 +63,61 @@ def test_mapping_validity_is_rasa_s_with_known_and_unknown_intents() -> None:
             assert ours == theirs, mapping
 
 
-def test_install_is_idempotent_and_swaps_both_methods() -> None:
+ACTION_DOMAIN = {
+    "intents": ["greet", {"faq": {"is_retrieval_intent": True}}],
+    "responses": {"utter_greet": [{"text": "Hi"}], "utter_faq/price": [{"text": "It costs"}],
+                  "utter_ask_email": [{"text": "Email?"}]},
+    "actions": ["action_dc_step", "action_restart", "validate_signup", "override_form"],
+    "forms": {"signup": {"required_slots": ["email"]}, "override_form": {"required_slots": ["email"]}},
+    "slots": {"email": {"type": "text", "mappings": [{"type": "from_text"}]}},
+}
+
+
+def _action_outcome(find, name: str, domain: Domain) -> Any:
+    try:
+        action = find(name, domain, None)
+    except Exception as error:  # noqa: BLE001 - the exception itself is what is compared
+        return ("error", type(error), str(error))
+    return (type(action), action.name())
+
+
+def test_actions_are_found_as_rasa_finds_them() -> None:
+    domain = Domain.from_dict(ACTION_DOMAIN)
+    texts = Domain.from_dict({**ACTION_DOMAIN, "e2e_actions": ["Hello there"]})
+    original = rasa_speedups.ORIGINALS["action_for_name_or_text"]
+    for each in (domain, texts):
+        names = list(each.action_names_or_texts) + ["utter_faq", "no_such_action", "Hello there", ""]
+        kinds = {_action_outcome(original, name, each)[0] for name in names}
+        assert len(kinds) >= 6, kinds  # bot responses, retrieval, forms, remote, defaults, errors
+        for name in names:
+            assert _action_outcome(rasa_speedups.action_for_name_or_text, name, each) == \
+                _action_outcome(original, name, each), name
+
+
+def test_action_positions_are_rasa_s() -> None:
+    domain = Domain.from_dict(ACTION_DOMAIN)
+    original = rasa_speedups.ORIGINALS["index_for_action"]
+    for name in domain.action_names_or_texts:
+        assert rasa_speedups.index_for_action(domain, name) == original(domain, name)
+    for call in (original, rasa_speedups.index_for_action):
+        with pytest.raises(Exception, match="no_such_action") as raised:
+            call(domain, "no_such_action")
+        assert type(raised.value).__name__ == "ActionNotFoundException"
+
+
+def test_install_is_idempotent_and_swaps_every_function() -> None:
+    import rasa.core.actions.action as rasa_actions
+
     rasa_speedups.install()
     rasa_speedups.install()
     assert RemoteAction._validate_action_result is rasa_speedups.validate_action_result
     assert SlotMapping.check_mapping_validity is rasa_speedups.check_mapping_validity
+    assert Domain.index_for_action is rasa_speedups.index_for_action
+    assert rasa_actions.action_for_name_or_text is rasa_speedups.action_for_name_or_text
+    from rasa.core.policies.policy import Policy, PolicyPrediction
+
+    assert Policy._default_predictions is rasa_speedups.default_predictions
+    assert PolicyPrediction.max_confidence.fget is rasa_speedups.max_confidence
     assert rasa_speedups.ORIGINALS["_validate_action_result"] is not rasa_speedups.validate_action_result
 
 
@@ -101,3 +151,79 @@ def test_compiled_slot_types_are_rasa_s_types() -> None:
     one = route.fingerprint()
     route.value = "b__z"
     assert route.fingerprint() != one
+
+
+def test_probabilities_know_their_maximum_after_any_change() -> None:
+    import random
+
+    from rasa.core.policies.policy import PolicyPrediction
+
+    rng = random.Random(7)
+    domain = Domain.from_dict(ACTION_DOMAIN)
+    assignments = [
+        lambda p: p.__setitem__(rng.randrange(len(p)), rng.random()),
+        lambda p: p.__setitem__(rng.randrange(len(p)), rng.choice([0.0, 0.3, 1.0, 1, 0])),  # ties, ints
+        lambda p: p.__setitem__(-1, rng.choice([0.0, 0.9])),
+        lambda p: p.__setitem__(p.index(max(p)), rng.random() / 2),  # the maximum itself lowered
+    ]
+    others = [
+        lambda p: p.__setitem__(rng.randrange(len(p)), rng.choice([float("nan"), float("inf")])),
+        lambda p: p.__setitem__(slice(0, 2), [rng.random(), 2.0]),
+        lambda p: p.__delitem__(0),
+        lambda p: p.append(rng.random() * 3),
+        lambda p: p.extend([rng.random()]),
+        lambda p: p.insert(1, 5.0),
+        lambda p: p.pop(),
+        lambda p: p.remove(p[0]),
+        lambda p: p.sort(),
+        lambda p: p.reverse(),
+        lambda p: p.__iadd__([0.5]),
+        lambda p: p.__imul__(1),
+    ]
+    original = rasa_speedups.ORIGINALS["max_confidence"].fget
+    for _ in range(500):  # a policy's list: fresh zeros, then a few changes, mostly assignments
+        ours = rasa_speedups.default_predictions(None, domain)
+        assert type(ours) is rasa_speedups.Probabilities and ours == [0.0] * domain.num_actions
+        plain = [0.0] * domain.num_actions
+        for _ in range(6):
+            change = rng.choice(assignments if rng.random() < 0.8 else others)
+            state = rng.getstate()
+            change(ours)
+            rng.setstate(state)
+            change(plain)
+            assert str(list(ours)) == str(plain)
+            mine = rasa_speedups.max_confidence(PolicyPrediction(ours, "P"))
+            theirs = original(PolicyPrediction(plain, "P"))
+            assert (str(mine), type(mine)) == (str(theirs), type(theirs))
+    ours.clear()
+    assert ours.maximum() == 0.0 == original(PolicyPrediction([], "P"))
+
+
+def test_intent_lookups_warn_and_answer_as_rasa_s() -> None:
+    from rasa.core.processor import MessageProcessor
+    from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
+
+    domain = Domain.from_dict({"intents": ["greet", "dc__a__q__1"], "entities": ["dc_slot"]})
+    pattern = YAMLStoryReader._regex_message_pattern()
+
+    def outcome(call, *args):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            answer = call(*args)
+        return answer, [str(w.message) for w in caught]
+
+    original = rasa_speedups.ORIGINALS["_intent_name_from_regex_match"]
+    for text in ("/greet", "/dc__a__q__1", "/no_such_intent", "/greet{\"dc_slot\": 1}"):
+        match = pattern.match(text)
+        for each in (domain, None):
+            assert outcome(rasa_speedups.intent_name_from_regex_match, match, each) == outcome(original, match, each)
+
+    processor = object.__new__(MessageProcessor)
+    processor.domain = domain
+    original = rasa_speedups.ORIGINALS["_check_for_unseen_features"]
+    for parse in ({"intent": {"name": "greet"}, "entities": []},
+                  {"intent": {"name": "no_such_intent"}, "entities": []},
+                  {"intent": {"name": None}, "entities": None},
+                  {"intent": {"name": "greet"}, "entities": [{"entity": "no_such_entity"}]}):
+        assert outcome(rasa_speedups.check_for_unseen_features, processor, parse) == \
+            outcome(original, processor, parse)

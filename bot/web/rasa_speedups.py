@@ -1,4 +1,4 @@
-"""Two of Rasa 3.6's per-turn costs, removed without changing what Rasa does.
+"""Rasa 3.6's per-turn costs that grow with the domain, removed without changing what Rasa does.
 
 Measured on the Rasa server during a visit (py-spy, 200 dialogues), two
 places in Rasa took more than half of every turn, and neither does anything
@@ -15,10 +15,20 @@ that depends on the call:
   sorted list of intents: with a few hundred dialogues, hundreds of mappings
   times hundreds of intents per turn. Here the lookup is in a set; unknown
   intents still go to Rasa's own code, which warns and skips the mapping.
+- `Domain.index_for_action` and `action_for_name_or_text`, run several times
+  per prediction, search the list of every action name (a response per card:
+  1,300 at 200 dialogues). Here they look names up in a dict built once per
+  domain; what they return and raise is Rasa's.
+- Every prediction is a list of probabilities over every action, and Rasa
+  takes its maximum some 20 times a turn (`PolicyPrediction.max_confidence`).
+  Here the policies' lists remember their maximum until they are changed.
+- A button's `/intent` payload and each parsed intent are checked against the
+  list of every intent (an intent per option: 1,500 at 200 dialogues); here
+  known intents are found in a set and anything else goes to Rasa's code.
 
 `install()` is called once when the Rasa server loads our response generator
-(`bot.web.nlg`); `tests/test_rasa_speedups.py` holds both against Rasa's
-originals.
+(`bot.web.nlg`); `tests/test_rasa_speedups.py` holds each against Rasa's
+original.
 """
 from __future__ import annotations
 
@@ -26,18 +36,32 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, FrozenSet, Optional, Text
 
 from jsonschema import ValidationError, validators
 from jsonschema.exceptions import best_match
-from rasa.core.actions.action import RemoteAction
+import rasa.core.actions.action as rasa_actions
+from rasa.core.actions.action import (UTTER_PREFIX, ActionBotResponse, ActionEndToEndResponse,
+                                      ActionRetrieveResponse, RemoteAction, default_actions)
+from rasa.core.policies.policy import Policy, PolicyPrediction
+from rasa.core.processor import MessageProcessor
 from rasa.shared.constants import DOCS_BASE_URL
+from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from rasa.shared.core.constants import SlotMappingType
+from rasa.shared.core.domain import Domain
 from rasa.shared.core.slot_mappings import SlotMapping
 
 if TYPE_CHECKING:
-    from rasa.shared.core.domain import Domain
+    from rasa.core.actions.action import Action
+    from rasa.utils.endpoints import EndpointConfig
 
 # Rasa's own methods, kept for unknown intents and for the tests that compare.
 ORIGINALS: Dict[str, Callable[..., Any]] = {
     "_validate_action_result": RemoteAction._validate_action_result,
     "check_mapping_validity": SlotMapping.check_mapping_validity,
+    "index_for_action": Domain.index_for_action,
+    "action_for_name_or_text": rasa_actions.action_for_name_or_text,
+    "_default_predictions": Policy._default_predictions,
+    "max_confidence": PolicyPrediction.max_confidence,
+    "_intent_name_from_regex_match": YAMLStoryReader._intent_name_from_regex_match,
+    "_check_for_unseen_features": MessageProcessor._check_for_unseen_features,
 }
 _response_validator: Optional[Any] = None
 _installed = False
@@ -63,16 +87,158 @@ def validate_action_result(self: RemoteAction, result: Dict[Text, Any]) -> bool:
     return True
 
 
-def _known_intents(domain: "Domain") -> FrozenSet[Text]:
-    known = domain.__dict__.get("_dynchat_intent_set")
-    if known is None:
-        known = frozenset(domain.intents)
-        domain.__dict__["_dynchat_intent_set"] = known
-    return known
+def _remembered(domain: Domain, name: Text, build: Callable[[], Any]) -> Any:
+    """What `build` makes of the domain, made once: a loaded domain does not change."""
+    value = domain.__dict__.get(name)
+    if value is None:
+        value = build()
+        domain.__dict__[name] = value
+    return value
+
+
+def _known_intents(domain: Domain) -> FrozenSet[Text]:
+    return _remembered(domain, "_dynchat_intent_set", lambda: frozenset(domain.intents))
+
+
+def _action_positions(domain: Domain) -> Dict[Text, int]:
+    """Each action name's first position in the domain's list, as `list.index` finds it."""
+    def build() -> Dict[Text, int]:
+        positions: Dict[Text, int] = {}
+        for position, name in enumerate(domain.action_names_or_texts):
+            positions.setdefault(name, position)
+        return positions
+    return _remembered(domain, "_dynchat_action_positions", build)
+
+
+def index_for_action(self: Domain, action_name: Text) -> int:
+    """Rasa's `Domain.index_for_action`, looked up in a dict."""
+    position = _action_positions(self).get(action_name)
+    if position is None:
+        self.raise_action_not_found_exception(action_name)
+    return position  # type: ignore[return-value]
+
+
+def action_for_name_or_text(action_name_or_text: Text, domain: Domain,
+                            action_endpoint: Optional["EndpointConfig"]) -> "Action":
+    """Rasa's `action_for_name_or_text`, step for step, with the domain's name lists as sets."""
+    if action_name_or_text not in _action_positions(domain):
+        domain.raise_action_not_found_exception(action_name_or_text)
+    names = _remembered(domain, "_dynchat_action_name_sets", lambda: {
+        "user_actions_and_forms": frozenset(domain.user_actions_and_forms),
+        "retrieval_intents": frozenset(domain.retrieval_intents),
+        "action_texts": frozenset(domain.action_texts),
+        "form_names": frozenset(domain.form_names),
+        "user_actions": frozenset(domain.user_actions),
+    })
+    defaults = {action.name(): action for action in default_actions(action_endpoint)}
+    if action_name_or_text in defaults and action_name_or_text not in names["user_actions_and_forms"]:
+        return defaults[action_name_or_text]
+    if action_name_or_text.startswith(UTTER_PREFIX) and \
+            ActionRetrieveResponse.intent_name_from_action(action_name_or_text) in names["retrieval_intents"]:
+        return ActionRetrieveResponse(action_name_or_text)
+    if action_name_or_text in names["action_texts"]:
+        return ActionEndToEndResponse(action_name_or_text)
+    if action_name_or_text.startswith(UTTER_PREFIX):
+        return ActionBotResponse(action_name_or_text)
+    is_form = action_name_or_text in names["form_names"]
+    if is_form and action_name_or_text not in names["user_actions"]:
+        from rasa.core.actions.forms import FormAction  # as Rasa does: forms import this module
+
+        return FormAction(action_name_or_text, action_endpoint)
+    return RemoteAction(action_name_or_text, action_endpoint)
+
+
+class Probabilities(list):
+    """A policy's probabilities that keep their maximum up to date as they change.
+
+    A policy starts from all zeros and sets one or two actions, so the maximum
+    is followed through those assignments; any other change (or a tie, a value
+    that is not a plain number) makes the next `maximum()` compute it afresh.
+    """
+
+    __slots__ = ("_maximum", "_followed")
+
+    def maximum(self) -> float:
+        try:
+            return self._maximum
+        except AttributeError:
+            self._maximum: float = max(self, default=0.0)
+            try:  # with a NaN anywhere, max() depends on the order: count afresh after any change
+                self._followed = sum(self) == sum(self)
+            except TypeError:
+                self._followed = False
+            return self._maximum
+
+    def _changed(self) -> None:
+        try:
+            del self._maximum
+        except AttributeError:
+            pass
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        known = getattr(self, "_maximum", None)
+        if known is None or not self._followed or type(index) is not int or type(value) not in (float, int) \
+                or value != value:
+            self._changed()
+            list.__setitem__(self, index, value)
+            return
+        replaced = list.__getitem__(self, index)
+        list.__setitem__(self, index, value)
+        if value > known:
+            self._maximum = value
+        elif value == known or replaced >= known:  # a tie, or the maximum itself replaced: recount
+            del self._maximum
+
+
+def _forgetting(name: Text) -> Callable[..., Any]:
+    method = getattr(list, name)
+
+    def changing(self: Probabilities, *args: Any) -> Any:
+        self._changed()
+        return method(self, *args)
+
+    changing.__name__ = name
+    return changing
+
+
+for _name in ("__delitem__", "__iadd__", "__imul__", "append", "extend", "insert", "pop",
+              "remove", "clear", "sort", "reverse"):
+    setattr(Probabilities, _name, _forgetting(_name))
+
+
+def default_predictions(self: Policy, domain: Domain) -> Probabilities:
+    """Rasa's zero for every action, as a list that follows its maximum."""
+    zeros = Probabilities([0.0] * domain.num_actions)
+    zeros._maximum, zeros._followed = 0.0, True  # max([0.0, ...], default=0.0), and of no actions too
+    return zeros
+
+
+def max_confidence(self: PolicyPrediction) -> float:
+    """Rasa's highest predicted confidence, remembered by our lists."""
+    probabilities = self.probabilities
+    if type(probabilities) is Probabilities:
+        return probabilities.maximum()
+    return max(probabilities, default=0.0)
+
+
+def intent_name_from_regex_match(match: Any, domain: Optional[Domain]) -> Optional[Text]:
+    """Rasa's check of a `/intent` message's intent, with known intents found in a set."""
+    intent_name = match.group(INTENT_NAME_KEY).strip()
+    if domain and intent_name in _known_intents(domain):
+        return intent_name
+    return ORIGINALS["_intent_name_from_regex_match"](match, domain)
+
+
+def check_for_unseen_features(self: MessageProcessor, parse_data: Dict[Text, Any]) -> None:
+    """Rasa's warning for parsed intents and entities outside the domain, for known intents in a set."""
+    intent = parse_data["intent"][INTENT_NAME_KEY]
+    if self.domain and intent and intent in _known_intents(self.domain) and not parse_data["entities"]:
+        return  # Rasa's check would find nothing to warn about
+    ORIGINALS["_check_for_unseen_features"](self, parse_data)
 
 
 def check_mapping_validity(slot_name: Text, mapping_type: SlotMappingType, mapping: Dict[Text, Any],
-                           domain: "Domain") -> bool:
+                           domain: Domain) -> bool:
     """Rasa's `check_mapping_validity`, looking intents up in a set."""
     if mapping_type == SlotMappingType.FROM_INTENT and mapping.get("intent") is not None:
         valid = domain.__dict__.setdefault("_dynchat_valid_intent_mappings", {})
@@ -88,10 +254,16 @@ def check_mapping_validity(slot_name: Text, mapping_type: SlotMappingType, mappi
 
 
 def install() -> None:
-    """Replace the two methods in this process; calling it again changes nothing."""
+    """Replace Rasa's functions in this process; calling it again changes nothing."""
     global _installed
     if _installed:
         return
     _installed = True
     RemoteAction._validate_action_result = validate_action_result  # type: ignore[assignment]
     SlotMapping.check_mapping_validity = staticmethod(check_mapping_validity)  # type: ignore[assignment]
+    Domain.index_for_action = index_for_action  # type: ignore[assignment]
+    rasa_actions.action_for_name_or_text = action_for_name_or_text
+    Policy._default_predictions = default_predictions  # type: ignore[assignment]
+    PolicyPrediction.max_confidence = property(max_confidence)  # type: ignore[assignment]
+    YAMLStoryReader._intent_name_from_regex_match = staticmethod(intent_name_from_regex_match)  # type: ignore
+    MessageProcessor._check_for_unseen_features = check_for_unseen_features  # type: ignore[assignment]
