@@ -1,6 +1,12 @@
-"""The actions the compiled dialogues call. Each is a few lines over `bot`."""
+"""The actions the compiled dialogues call. Each is a few lines over `bot`.
+
+rasa-sdk awaits every action on its one event loop: work that waits on a
+database, Marketo or a calendar runs in a thread (`asyncio.to_thread`), so a
+slow calendar delays only the visitor who asked for times.
+"""
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
@@ -43,7 +49,7 @@ class ActionStep(Action):
         entry = resolve_entry(_previous_action(tracker), _latest_intent(tracker), tracker.get_slot(naming.GOTO_SLOT), dialogues)
         turn = conversation.Turn(tracker.sender_id, _latest_intent(tracker), tracker.current_slot_values(),
                                  _visit_metadata(tracker), tracker.slots.keys())
-        decision = conversation.step(entry, dialogues, turn)
+        decision = await asyncio.to_thread(conversation.step, entry, dialogues, turn)
         for response in decision.responses:
             dispatcher.utter_message(response=response)
         events: List[Dict] = []
@@ -67,10 +73,11 @@ class ActionMeeting(Action):
             dispatcher.utter_message(response="utter_dc_meeting_nothing_to_cancel")
             return []
         dialogue = dialogues[target[0]]
-        reply = meeting_chat.handle(dialogue, dialogue.cards[target[1]], _latest_intent(tracker),
-                                    _previous_action(tracker) == naming.MEETING_FORM, tracker.current_slot_values(),
-                                    _visit_metadata(tracker), tracker.sender_id)
-        writeback.chat_events(reply.events, tracker.get_slot("dc_lead_id"))
+        reply = await asyncio.to_thread(
+            meeting_chat.handle, dialogue, dialogue.cards[target[1]], _latest_intent(tracker),
+            _previous_action(tracker) == naming.MEETING_FORM, tracker.current_slot_values(),
+            _visit_metadata(tracker), tracker.sender_id)
+        await asyncio.to_thread(writeback.chat_events, reply.events, tracker.get_slot("dc_lead_id"))
         for response, values in reply.messages:
             dispatcher.utter_message(response=response, **values)
         events: List[Dict] = [SlotSet(name, value) for name, value in reply.slots.items()]

@@ -214,3 +214,23 @@ def _wait(condition, timeout: float = 30) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out waiting for the bot"
         time.sleep(0.05)
+
+
+def test_conversations_survive_a_restart(bot) -> None:
+    """The Rasa server keeps conversations in the database: stopped and started again (the
+    module's bot goes on as the restarted one), a visitor carries on where they were, and a
+    dialogue another visitor completed before the restart is still not offered to them."""
+    mid, done = visitor(), visitor()
+    assert bot.texts(mid, "/session_start", {"url": SHOP})[1] == "Are you buying for a company?"
+    assert bot.texts(mid, "/dc__shop__interested__1") == ["Which email should the quote go to?"]
+    bot.say(done, "/session_start", {"url": SHOP})
+    assert bot.texts(done, "/dc__shop__interested__2") == ["Happy shopping!"]
+
+    assert bot.stop() == 0, "".join(bot.output[-50:])
+    restarted = e2e_support.start(bot.env)
+    bot.process, bot.output = restarted.process, restarted.output
+
+    assert bot.texts(mid, "ceo@bigcorp.com") == ["A big company account manager will send your quote.",
+                                                 "Happy shopping!"]
+    assert bot.slots(mid)["dc_completed"] == ["shop"]
+    assert bot.texts(done, "/session_start", {"url": SHOP})[0] == "Hi, I am the test bot."

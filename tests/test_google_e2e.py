@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import datetime
 import json
+import threading
+import time
 import uuid
+from typing import Any, Dict
 
 import pytest
 
@@ -66,3 +69,24 @@ def test_a_meeting_is_booked_on_google_with_a_meet_link_and_cancelled(bot, googl
     assert len(google.stats()["events"]["sam@agents.test"]) == 1  # moved, not a second event
     assert bot.texts(me, "/dc_meeting_cancel")[0].startswith("Your meeting on ")
     assert google.stats()["events"]["sam@agents.test"][event_id_for(meeting_id)]["status"] == "cancelled"
+
+
+def test_a_slow_calendar_delays_only_the_visitor_who_asked_for_times(bot, google) -> None:
+    """Calendar calls run off the action server's event loop: while one visitor's times wait 3 s
+    on Google, another visitor's turn on the same action server answers at once."""
+    slow, other = uuid.uuid4().hex, uuid.uuid4().hex
+    bot.say(slow, "/session_start", {"url": "https://acme.test/", "email": "slow@acme.test",
+                                     "person": {"phone": "+46700000001"}, "timezone": "Europe/Stockholm"})
+    google.faults(calls=[{"delay": 3}])  # the next calendar call (free/busy for the offer) takes 3 s
+    offered: Dict[str, Any] = {}
+    asking = threading.Thread(target=lambda: offered.update(reply=bot.say(slow, "/dc__general__colour__1")))
+    started = time.monotonic()
+    asking.start()
+    time.sleep(0.5)  # the slow visitor's meeting action is now waiting on the calendar
+    before = time.monotonic()
+    greeting = bot.texts(other, "/session_start", {"url": "https://acme.test/"})
+    answered_in = time.monotonic() - before
+    asking.join(timeout=60)
+    assert greeting and answered_in < 0.5, (greeting, answered_in)
+    assert time.monotonic() - started >= 3  # the calendar really was slow for the first visitor
+    assert offered["reply"][-1]["text"] == "Pick a time that suits you (times in Europe/Stockholm):"

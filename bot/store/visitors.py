@@ -35,7 +35,7 @@ def normal_email(email: Optional[str]) -> Optional[str]:
     return email or None
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")      # readers do not wait for an import
     cursor.execute("PRAGMA synchronous=NORMAL")    # durable at checkpoints, safe with WAL
@@ -58,7 +58,7 @@ def engine_for(url: str) -> Engine:
                 Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
             engine = create_engine(url, future=True, pool_pre_ping=not url.startswith("sqlite"))
             if engine.dialect.name == "sqlite":
-                event.listen(engine, "connect", _sqlite_pragmas)
+                event.listen(engine, "connect", sqlite_pragmas)
             metadata.create_all(engine)
             _engines[url] = engine
         return engine

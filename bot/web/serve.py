@@ -18,6 +18,7 @@ from typing import Dict, List, Optional
 import yaml
 
 from bot.config import Settings
+from bot.store.visitors import engine_for
 
 
 @dataclass
@@ -28,12 +29,25 @@ class Service:
     process: Optional[subprocess.Popen] = None
 
 
+# The Rasa server reads the tracker store's database URL from its environment
+# (Rasa expands `${...}` in endpoints.yml), so a password never lands in a file.
+TRACKER_STORE_URL = "DYNCHAT_TRACKER_STORE_URL"
+
+
 def endpoints_for(settings: Settings) -> Path:
-    """The project's endpoints.yml with the action server URL of these settings."""
+    """The project's endpoints.yml with the action server URL of these settings.
+
+    Unless the project's file names a tracker store, conversations are kept
+    in our database (Rasa's SQL tracker store, table `events`): a restarted
+    or replaced Rasa server carries every conversation on, with the slots
+    that say which dialogues a visitor completed.
+    """
     source = settings.project / "endpoints.yml"
     endpoints = yaml.safe_load(source.read_text(encoding="utf-8")) if source.exists() else {}
     endpoints = endpoints or {}
     endpoints.setdefault("action_endpoint", {})["url"] = settings.action_url
+    endpoints.setdefault("tracker_store", {"type": "bot.web.tracker_store.SQLTrackerStore",
+                                          "url": "${%s}" % TRACKER_STORE_URL})
     target = settings.build / "endpoints.yml"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(yaml.safe_dump(endpoints, sort_keys=True), encoding="utf-8")
@@ -95,6 +109,8 @@ def run(settings: Settings, model: Path, startup_timeout: float = 300) -> int:
     """Start both servers, wait until they answer, then supervise until stopped."""
     env: Dict[str, str] = dict(os.environ)
     env["DYNCHAT_BUILD"] = str(settings.build)
+    env[TRACKER_STORE_URL] = settings.database_url
+    engine_for(settings.database_url)  # the database (and the SQLite file's WAL mode) before Rasa opens it
     env.setdefault("SANIC_HOST", settings.host)
     env.setdefault("RASA_TELEMETRY_ENABLED", "false")  # no usage or crash reports leave the machine
     if settings.marketo_emulator:
