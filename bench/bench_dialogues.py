@@ -23,7 +23,7 @@ import time
 import urllib.request
 import uuid
 from pathlib import Path
-from typing import Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -131,8 +131,10 @@ def stock_conversation(base: str) -> List[Tuple[str, Dict | None, int]]:
     return [("hello there", None, 1), ("I am feeling great", None, 1), ("goodbye", None, 1)]
 
 
-def load(base: str, conversation: Callable, visitors: int, turns_per_visitor: int) -> Dict[str, float]:
-    """Each visitor repeats the conversation with fresh sender ids until its turns are done."""
+def load(base: str, conversation: Callable, visitors: int, turns_per_visitor: int,
+         keep_latencies: bool = False) -> Dict[str, Any]:
+    """Each visitor repeats the conversation with fresh sender ids until its turns are done
+    (with `keep_latencies`, also every turn's latency and the wall time, to pool rounds)."""
     latencies: List[float] = []
     errors: List[str] = []
     lock = threading.Lock()
@@ -168,7 +170,8 @@ def load(base: str, conversation: Callable, visitors: int, turns_per_visitor: in
     if errors:
         raise SystemExit(f"load errors: {errors[:3]}")
     return {"visitors": visitors, "turns": len(latencies), "p50_ms": percentile(latencies, 0.5) * 1000,
-            "p99_ms": percentile(latencies, 0.99) * 1000, "turns_per_s": len(latencies) / wall}
+            "p99_ms": percentile(latencies, 0.99) * 1000, "turns_per_s": len(latencies) / wall,
+            **({"latencies_s": latencies, "wall_s": wall} if keep_latencies else {})}
 
 
 def serve_stock(project: Path, port: int) -> subprocess.Popen:

@@ -8,7 +8,10 @@ cache) and after a one-text change, and turn latency p50/p99 over REST with 1
 and 20 concurrent visitors, on the same two turns at every size (a visit to
 the shipped welcome dialogue, then a button). A stock `rasa init` bot is
 trained and measured in the same run: machines here are noisy, the ratios are
-the figures that count.
+the figures that count. So every bot is trained first and then all of them
+serve at once, and latency is measured in rounds that visit every bot in
+turn (rotating which goes first): a slow minute of the machine lands on all
+sizes alike instead of on whichever size was being measured then.
 
 Targets (issue 7): turn latency at 200 dialogues within 1.25x of 5 dialogues'
 (p50 and p99) and within 1.5x of the stock bot's at 1 visitor; training 200
@@ -34,13 +37,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_dialogues import load, ours_conversation, serve_stock, stock_conversation  # noqa: E402
+from bench_dialogues import load, ours_conversation, percentile, serve_stock, stock_conversation  # noqa: E402
 from tests import e2e_support  # noqa: E402
 from tests.dialogue_generator import write_dialogues  # noqa: E402
 
 SHIPPED = ROOT / "data" / "dialogues"
 EDITED_DIALOGUE = "welcome.yml"
 WARM_UP_TURNS = 10
+ROUNDS = 5
 # Prints what the command's own children used at their peak (KiB), after running it.
 PEAK_WRAPPER = ("import resource, subprocess, sys; code = subprocess.run(sys.argv[1:]).returncode; "
                 "print('peak-rss-kib', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); "
@@ -79,19 +83,36 @@ def edit_one_text(folder: Path) -> None:
     path.write_text(edited, encoding="utf-8")
 
 
-def latencies(base: str, conversation: Callable, turns: Tuple[int, int]) -> Dict[str, object]:
-    """Turn latency with 1 and with 20 concurrent visitors, after an uncounted warm-up."""
-    load(base, conversation, 1, WARM_UP_TURNS)  # first calls load models and fill caches
-    figures: Dict[str, object] = {}
+def interleaved_latencies(targets: Dict[str, Tuple[str, Callable]], turns: Tuple[int, int]) -> Dict[str, Dict]:
+    """Turn latency of every target with 1 and 20 concurrent visitors, pooled over rounds that visit the
+    targets in turn, after an uncounted warm-up (first calls load models and fill caches)."""
+    for base, conversation in targets.values():
+        load(base, conversation, 1, WARM_UP_TURNS)
+    names = list(targets)
+    figures: Dict[str, Dict] = {name: {} for name in names}
     for visitors, count in ((1, turns[0]), (20, turns[1])):
-        latency = load(base, conversation, visitors, count)
-        figures[f"visitors_{visitors}"] = latency
-        print(f"     {visitors:>2} visitor(s): p50 {latency['p50_ms']:.1f} ms, p99 {latency['p99_ms']:.1f} ms, "
-              f"{latency['turns_per_s']:.1f} turns/s", flush=True)
+        pooled: Dict[str, List[float]] = {name: [] for name in names}
+        walls: Dict[str, float] = {name: 0.0 for name in names}
+        per_round = max(1, count // ROUNDS)
+        for round_number in range(ROUNDS):
+            order = names[round_number % len(names):] + names[:round_number % len(names)]
+            for name in order:
+                base, conversation = targets[name]
+                measured = load(base, conversation, visitors, per_round, keep_latencies=True)
+                pooled[name] += measured["latencies_s"]
+                walls[name] += measured["wall_s"]
+        for name in names:
+            latencies = pooled[name]
+            figure = {"visitors": visitors, "turns": len(latencies), "p50_ms": percentile(latencies, 0.5) * 1000,
+                      "p99_ms": percentile(latencies, 0.99) * 1000, "turns_per_s": len(latencies) / walls[name]}
+            figures[name][f"visitors_{visitors}"] = figure
+            print(f"{name:>22}, {visitors:>2} visitor(s): p50 {figure['p50_ms']:.1f} ms, "
+                  f"p99 {figure['p99_ms']:.1f} ms, {figure['turns_per_s']:.1f} turns/s", flush=True)
     return figures
 
 
-def measure_size(dialogues: int, scratch: Path, turns: Tuple[int, int]) -> Dict[str, object]:
+def train_size(dialogues: int, scratch: Path) -> Tuple[Dict[str, object], Dict[str, str]]:
+    """Compile and train `dialogues` cold and after a one-text change; (figures, the bot's environment)."""
     folder = project_with(dialogues, scratch / "dialogues")
     env = e2e_support.environment(scratch, folder)
     env["RASA_CACHE_DIRECTORY"] = str(scratch / "rasa-cache")  # cold: an empty cache of its own
@@ -108,30 +129,17 @@ def measure_size(dialogues: int, scratch: Path, turns: Tuple[int, int]) -> Dict[
     }
     print(f"{dialogues:>4} dialogues: {rules} rules, domain {domain_kb:.0f} kB; training cold {cold_s:.1f} s "
           f"(peak {cold_mb:.0f} MB), after a one-text change {text_s:.1f} s (peak {text_mb:.0f} MB)", flush=True)
-    bot = e2e_support.start(env)
-    try:
-        figures.update(latencies(bot.base, ours_conversation, turns))
-    finally:
-        bot.stop()
-    return figures
+    return figures, env
 
 
-def measure_stock(scratch: Path, turns: Tuple[int, int]) -> Dict[str, object]:
+def train_stock(scratch: Path) -> Tuple[Dict[str, object], Path]:
     stock_dir = scratch / "stock"
     stock_dir.mkdir()
     env = dict(os.environ, RASA_CACHE_DIRECTORY=str(scratch / "rasa-cache"))
     train_s, train_mb = measured_run([sys.executable, "-m", "rasa", "init", "--no-prompt", "--init-dir", str(stock_dir)],
                                      env, scratch)
-    figures: Dict[str, object] = {"train_cold_s": round(train_s, 1), "train_cold_peak_mb": round(train_mb)}
     print(f"stock rasa init bot: training {train_s:.1f} s (peak {train_mb:.0f} MB)", flush=True)
-    port = e2e_support.free_port()
-    server = serve_stock(stock_dir, port)
-    try:
-        figures.update(latencies(f"http://127.0.0.1:{port}", stock_conversation, turns))
-    finally:
-        os.killpg(server.pid, 15)
-        server.wait(timeout=30)
-    return figures
+    return {"train_cold_s": round(train_s, 1), "train_cold_peak_mb": round(train_mb)}, stock_dir
 
 
 def ratios(sizes: List[Dict[str, object]], stock: Dict[str, object]) -> List[str]:
@@ -157,9 +165,29 @@ def main() -> None:
     counts = [int(n) for n in args.sizes.split(",")]
     results: Dict[str, object] = {"sizes": []}
     with tempfile.TemporaryDirectory() as scratch:
-        for count in counts:
-            results["sizes"].append(measure_size(count, Path(scratch) / f"size{count}", turns))
-        results["stock"] = measure_stock(Path(scratch), turns)
+        trained = [train_size(count, Path(scratch) / f"size{count}") for count in counts]
+        results["stock"], stock_dir = train_stock(Path(scratch))
+        running: List[e2e_support.Bot] = []
+        stock_server = None
+        try:
+            targets: Dict[str, Tuple[str, Callable]] = {}
+            for (figures, env), count in zip(trained, counts):
+                running.append(e2e_support.start(env))
+                targets[f"{count} dialogues"] = (running[-1].base, ours_conversation)
+            port = e2e_support.free_port()
+            stock_server = serve_stock(stock_dir, port)
+            targets["stock rasa init bot"] = (f"http://127.0.0.1:{port}", stock_conversation)
+            measured = interleaved_latencies(targets, turns)
+        finally:
+            for bot in running:
+                bot.stop()
+            if stock_server is not None:
+                os.killpg(stock_server.pid, 15)
+                stock_server.wait(timeout=30)
+        for (figures, _env), count in zip(trained, counts):
+            figures.update(measured[f"{count} dialogues"])
+            results["sizes"].append(figures)
+        results["stock"].update(measured["stock rasa init bot"])
     for line in ratios(results["sizes"], results["stock"]):
         print(line)
     if args.json:
