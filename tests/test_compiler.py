@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -97,10 +98,19 @@ def test_contradicting_rules_are_reported_with_the_designers_cards() -> None:
     assert problems[0].startswith(f"{shop.cards['bye'].pos}: card 'bye' contradicts card 'interested' of 'shop'")
 
 
-def test_rasa_data_validate_accepts_the_output(tmp_path: Path) -> None:
-    """Rasa's own checks, schema included: training skips the schema (bot/dialogues/importer.py)
-    because this test holds the compiler's output to it."""
-    _compiled().write(tmp_path)
+@pytest.mark.parametrize("generated", [0, 20])
+def test_rasa_data_validate_accepts_the_output(tmp_path: Path, generated: int) -> None:
+    """Rasa's own checks, schema and story structure included, on the fixture dialogues and on the
+    shipped ones plus generated ones of every card kind: training skips both (the schema in
+    bot/dialogues/importer.py, `--skip-validation` in bot/dialogues/train.py) because this test
+    holds the compiler's output to them."""
+    if generated:
+        from tests.policy_support import compile_with_generated
+
+        build = compile_with_generated(tmp_path / "scratch", generated)
+        shutil.copytree(build, tmp_path, dirs_exist_ok=True)
+    else:
+        _compiled().write(tmp_path)
     config = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
     config.pop("importers")  # Rasa's default importer, which validates against its schemas
     (tmp_path / "config.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
