@@ -19,9 +19,6 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, Dict, Optional
 
-if TYPE_CHECKING:
-    from rasa.shared.core.events import Event
-
 import sqlalchemy as sa
 from rasa.core import tracker_store
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -30,6 +27,9 @@ from sqlalchemy import event
 from sqlalchemy.pool import QueuePool
 
 from bot.store.visitors import sqlite_pragmas
+
+if TYPE_CHECKING:
+    from rasa.shared.core.events import Event
 
 
 class SQLTrackerStore(tracker_store.SQLTrackerStore):
