@@ -169,9 +169,14 @@ def load(base: str, conversation: Callable, visitors: int, turns_per_visitor: in
     wall = time.perf_counter() - started
     if errors:
         raise SystemExit(f"load errors: {errors[:3]}")
-    return {"visitors": visitors, "turns": len(latencies), "p50_ms": percentile(latencies, 0.5) * 1000,
-            "p99_ms": percentile(latencies, 0.99) * 1000, "turns_per_s": len(latencies) / wall,
+    return {**latency_figures(latencies, wall, visitors),
             **({"latencies_s": latencies, "wall_s": wall} if keep_latencies else {})}
+
+
+def latency_figures(latencies: List[float], wall: float, visitors: int) -> Dict[str, Any]:
+    """p50/p99 (ms) and turns per second of turns that took `wall` seconds in all."""
+    return {"visitors": visitors, "turns": len(latencies), "p50_ms": percentile(latencies, 0.5) * 1000,
+            "p99_ms": percentile(latencies, 0.99) * 1000, "turns_per_s": len(latencies) / wall}
 
 
 def serve_stock(project: Path, port: int) -> subprocess.Popen:

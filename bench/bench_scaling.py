@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_dialogues import load, ours_conversation, percentile, serve_stock, stock_conversation  # noqa: E402
+from bench_dialogues import latency_figures, load, ours_conversation, serve_stock, stock_conversation  # noqa: E402
 from tests import e2e_support  # noqa: E402
 from tests.dialogue_generator import write_dialogues  # noqa: E402
 
@@ -102,9 +102,7 @@ def interleaved_latencies(targets: Dict[str, Tuple[str, Callable]], turns: Tuple
                 pooled[name] += measured["latencies_s"]
                 walls[name] += measured["wall_s"]
         for name in names:
-            latencies = pooled[name]
-            figure = {"visitors": visitors, "turns": len(latencies), "p50_ms": percentile(latencies, 0.5) * 1000,
-                      "p99_ms": percentile(latencies, 0.99) * 1000, "turns_per_s": len(latencies) / walls[name]}
+            figure = latency_figures(pooled[name], walls[name], visitors)
             figures[name][f"visitors_{visitors}"] = figure
             print(f"{name:>22}, {visitors:>2} visitor(s): p50 {figure['p50_ms']:.1f} ms, "
                   f"p99 {figure['p99_ms']:.1f} ms, {figure['turns_per_s']:.1f} turns/s", flush=True)

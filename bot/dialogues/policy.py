@@ -175,8 +175,8 @@ class IndexedRulePolicy(RememberingPastStates, RulePolicy):
         super().__init__(*args, **kwargs)
         self._index: Optional[RuleIndex] = None
         self._indexed_rules: Optional[Dict[Text, Text]] = None
-        self._not_in_stories: Optional[FrozenSet[Text]] = None
-        self._not_in_stories_of: Optional[Tuple[List[Text], int]] = None
+        # Rasa's rules-not-in-stories list, its length, and the same names as a set
+        self._not_in_stories: Optional[Tuple[List[Text], int, FrozenSet[Text]]] = None
 
     def _rule_index(self, rules: Dict[Text, Text]) -> RuleIndex:
         """The index of the learned rules, rebuilt when training replaces or extends them.
@@ -207,15 +207,14 @@ class IndexedRulePolicy(RememberingPastStates, RulePolicy):
                          is_no_user_prediction: bool = False) -> PolicyPrediction:
         """Rasa's, with the rules-not-in-stories list (hundreds of rules) looked up as a set."""
         listed = self.lookup.get(RULES_NOT_IN_STORIES, [])
-        remembered = self._not_in_stories_of
-        if self._not_in_stories is None or remembered is None or remembered[0] is not listed \
-                or remembered[1] != len(listed):
-            self._not_in_stories, self._not_in_stories_of = frozenset(listed), (listed, len(listed))
+        remembered = self._not_in_stories
+        if remembered is None or remembered[0] is not listed or remembered[1] != len(listed):
+            remembered = self._not_in_stories = (listed, len(listed), frozenset(listed))
         return PolicyPrediction(
             probabilities, self.__class__.__name__, self.priority,
             events=[LoopInterrupted(True)] if returning_from_unhappy_path else [],
             is_end_to_end_prediction=is_end_to_end_prediction, is_no_user_prediction=is_no_user_prediction,
-            hide_rule_turn=prediction_source in self._not_in_stories,
+            hide_rule_turn=prediction_source in remembered[2],
         )
 
 
