@@ -1,25 +1,25 @@
-"""The actions the compiled dialogues call. Each is a few lines over `bot`.
+"""The actions the compiled dialogues call. Each is a few lines over the services of `bot.app`.
 
 rasa-sdk awaits every action on its one event loop: work that waits on a
-database, Marketo or a calendar runs in a thread (`asyncio.to_thread`), so a
-slow calendar delays only the visitor who asked for times.
+database, Marketo or a calendar runs on the services' thread pool
+(`Services.run_blocking`), so a slow calendar delays only the visitor who
+asked for times. rasa-sdk builds each action with no arguments (the
+process's services); a test hands in its own.
 """
 from __future__ import annotations
 
-import asyncio
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import (ActionExecuted, ActiveLoop, FollowupAction, Restarted, SlotSet, UserUttered,
                              UserUtteranceReverted)
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot import conversation
-from bot.marketo import writeback
-from bot.meetings import chat as meeting_chat
-from bot.dialogues import naming, runtime
-from bot.dialogues.catalog import current_dialogues
+from bot import app
+from bot.core import naming
+from bot.dialogues import runtime
 from bot.dialogues.flow import resolve_entry
+from bot.services.conversation import Turn
 
 
 def _latest_intent(tracker: Tracker) -> str | None:
@@ -38,18 +38,32 @@ def _visit_metadata(tracker: Tracker) -> Dict[str, Any]:
     return dict(tracker.get_slot("dc_visit") or tracker.get_slot("session_started_metadata") or message_metadata)
 
 
-class ActionStep(Action):
+class UsesServices:
+    """The services an action works with: the process's, or those a test hands in.
+
+    A mixin, not an `Action`: rasa-sdk registers every `Action` subclass it finds.
+    """
+
+    def __init__(self, services: Optional[app.Services] = None) -> None:
+        self._services = services
+
+    @property
+    def services(self) -> app.Services:
+        return self._services or app.services()
+
+
+class ActionStep(UsesServices, Action):
     """Enter the next card where rules alone cannot decide (start, branch, capture, goal, end)."""
 
     def name(self) -> Text:
         return naming.STEP_ACTION
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
-        dialogues = current_dialogues()
+        dialogues = self.services.catalog.current()
         entry = resolve_entry(_previous_action(tracker), _latest_intent(tracker), tracker.get_slot(naming.GOTO_SLOT), dialogues)
-        turn = conversation.Turn(tracker.sender_id, _latest_intent(tracker), tracker.current_slot_values(),
-                                 _visit_metadata(tracker), tracker.slots.keys())
-        decision = await asyncio.to_thread(conversation.step, entry, dialogues, turn)
+        turn = Turn(tracker.sender_id, _latest_intent(tracker), tracker.current_slot_values(),
+                    _visit_metadata(tracker), tracker.slots.keys())
+        decision = await self.services.run_blocking(self.services.conversations.step, entry, dialogues, turn)
         for response in decision.responses:
             dispatcher.utter_message(response=response)
         events: List[Dict] = []
@@ -59,25 +73,26 @@ class ActionStep(Action):
             SlotSet(naming.GOTO_SLOT, decision.goto)]
 
 
-class ActionMeeting(Action):
+class ActionMeeting(UsesServices, Action):
     """The meeting card: propose times, book the chosen one, cancel or reschedule from the chat."""
 
     def name(self) -> Text:
         return naming.MEETING_ACTION
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
-        dialogues = current_dialogues()
+        dialogues = self.services.catalog.current()
         target = naming.parse_goto(tracker.get_slot(naming.GOTO_SLOT) if _previous_action(tracker) == naming.STEP_ACTION
                                    else tracker.get_slot("dc_meeting_card"))
         if not target or target[0] not in dialogues or target[1] not in dialogues[target[0]].cards:
             dispatcher.utter_message(response="utter_dc_meeting_nothing_to_cancel")
             return []
         dialogue = dialogues[target[0]]
-        reply = await asyncio.to_thread(
-            meeting_chat.handle, dialogue, dialogue.cards[target[1]], _latest_intent(tracker),
+        reply = await self.services.run_blocking(
+            self.services.meeting_chat.handle, dialogue, dialogue.cards[target[1]], _latest_intent(tracker),
             _previous_action(tracker) == naming.MEETING_FORM, tracker.current_slot_values(),
             _visit_metadata(tracker), tracker.sender_id)
-        await asyncio.to_thread(writeback.chat_events, reply.events, tracker.get_slot("dc_lead_id"))
+        await self.services.run_blocking(self.services.writeback.chat_events, reply.events,
+                                         tracker.get_slot("dc_lead_id"))
         for response, values in reply.messages:
             dispatcher.utter_message(response=response, **values)
         events: List[Dict] = [SlotSet(name, value) for name, value in reply.slots.items()]
@@ -89,14 +104,14 @@ class ActionMeeting(Action):
         return events
 
 
-class ActionFreeText(Action):
+class ActionFreeText(UsesServices, Action):
     """Free text: pick the option it names, or help the visitor on without losing the place."""
 
     def name(self) -> Text:
         return naming.FREE_TEXT_ACTION
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
-        dialogues = current_dialogues()
+        dialogues = self.services.catalog.current()
         current = runtime.current_question(tracker.applied_events(), dialogues)
         text = (tracker.latest_message or {}).get("text") or ""
         intent = _latest_intent(tracker)
@@ -117,14 +132,14 @@ class ActionFreeText(Action):
         return []
 
 
-class ActionBack(Action):
+class ActionBack(UsesServices, Action):
     """`back`: undo the last answer and show the previous question again."""
 
     def name(self) -> Text:
         return "action_back"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
-        dialogues = current_dialogues()
+        dialogues = self.services.catalog.current()
         events = tracker.applied_events()
         turns, response = runtime.back_target(events, dialogues)
         if response is None:

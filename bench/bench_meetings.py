@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.calendars.availability import free_slots  # noqa: E402
-from bot.routing.agents import Agent  # noqa: E402
+from bot.routing.availability import free_slots  # noqa: E402
+from bot.core.agents import Agent  # noqa: E402
 from bot.routing.router import PoolState, rotate  # noqa: E402
 
 ZONES = ["Europe/Stockholm", "America/New_York", "Europe/London", "Asia/Tokyo", "Australia/Sydney"]

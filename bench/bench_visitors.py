@@ -50,8 +50,9 @@ def import_in_child(csv_path: Path, database_url: str) -> dict:
         "import resource, sys, time, json\n"
         "from bot.marketo.bulk_csv import import_csv\n"
         "from bot.marketo.fields import DEFAULT_FIELD_MAP\n"
+        "from bot.store.database import open_database\n"
         "from bot.store.visitors import VisitorStore\n"
-        f"report = import_csv({str(csv_path)!r}, VisitorStore({database_url!r}), DEFAULT_FIELD_MAP)\n"
+        f"report = import_csv({str(csv_path)!r}, VisitorStore(open_database({database_url!r})), DEFAULT_FIELD_MAP)\n"
         "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
         "print(json.dumps({'loaded': report.loaded, 'seconds': report.seconds, 'peak_mb': peak,"
         " 'problems': len(report.problems)}))\n"
@@ -69,9 +70,10 @@ def percentile(values, share):
 
 
 def lookups(database_url: str, leads: int, count: int = 5000) -> dict:
+    from bot.store.database import open_database
     from bot.store.visitors import VisitorStore
 
-    store = VisitorStore(database_url)
+    store = VisitorStore(open_database(database_url))
     rng = random.Random(7)
     for lead in rng.sample(range(1, leads + 1), 2000):
         store.associate_cookie(f"id:561-HYG-937&token:_mch-bench-{lead}", lead)

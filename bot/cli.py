@@ -1,18 +1,46 @@
-"""The `dynchat` command: validate, compile, train, run and draw dialogues."""
+"""The `dynchat` command: validate, compile, train, run and draw dialogues; visitors, meetings, the database.
+
+Each command imports what it uses inside itself, on purpose: `dynchat
+validate` must not load SQLAlchemy, Rasa, TensorFlow or the calendar
+clients. Settings are read once, in `main`; commands that need stores or
+clients get them from one `Services` built on first use.
+"""
 from __future__ import annotations
 
 import argparse
+import functools
+import os
 import sys
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import TYPE_CHECKING, List, Optional, Sequence
 
-from bot.config import settings
+from bot.config import Settings, from_environment
+
+if TYPE_CHECKING:
+    from bot.app import Services
+    from bot.core.agents import Routing
+
+
+class Context:
+    """What a command works with: the settings, and the services built from them when first asked for."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @functools.cached_property
+    def services(self) -> "Services":
+        from bot.app import Services  # deferred: loads SQLAlchemy, Alembic and the calendar clients
+
+        services = Services(self.settings)
+        services.database.upgrade()  # every command that touches the store finds its schema current
+        return services
 
 DEFAULT_HELP = "a dialogue file or a folder of them (default: data/dialogues)"
+NO_MARKETO = "dynchat: Marketo is not configured (set MARKETO_BASE_URL, MARKETO_CLIENT_ID, MARKETO_CLIENT_SECRET)"
 
 
-def _paths(given: Sequence[str]) -> List[str]:
-    return list(given) or [str(settings().dialogues)]
+def _paths(settings: Settings, given: Sequence[str]) -> List[str]:
+    return list(given) or [str(settings.dialogues)]
 
 
 def _report(problems) -> int:
@@ -22,20 +50,20 @@ def _report(problems) -> int:
     return 1
 
 
-def cmd_validate(args: argparse.Namespace) -> int:
+def cmd_validate(args: argparse.Namespace, ctx: Context) -> int:
     from bot.dialogues.loader import load_dialogues
 
-    dialogues, problems = load_dialogues(_paths(args.paths))
+    dialogues, problems = load_dialogues(_paths(ctx.settings, args.paths))
     if problems:
         return _report(problems)
     print(f"{len(dialogues)} dialogue{'s' if len(dialogues) != 1 else ''} valid: {', '.join(d.id for d in dialogues)}")
     return 0
 
 
-def _compile(paths: Sequence[str], out: Path) -> int:
+def _compile(settings: Settings, paths: Sequence[str], out: Path) -> int:
     from bot.dialogues.build import compile_project
 
-    compiled, problems = compile_project(settings().project, _paths(paths))
+    compiled, problems = compile_project(settings.project, _paths(settings, paths))
     if problems:
         return _report(problems)
     changed = compiled.write(out)
@@ -43,28 +71,28 @@ def _compile(paths: Sequence[str], out: Path) -> int:
     return 0
 
 
-def cmd_compile(args: argparse.Namespace) -> int:
-    return _compile(args.paths, Path(args.out) if args.out else settings().build)
+def cmd_compile(args: argparse.Namespace, ctx: Context) -> int:
+    return _compile(ctx.settings, args.paths, Path(args.out) if args.out else ctx.settings.build)
 
 
-def _train(paths: Sequence[str], models: Path) -> int:
+def _train(settings: Settings, paths: Sequence[str], models: Path) -> int:
     from bot.dialogues import train
 
-    config = settings().project / "config.yml"
-    status = _compile(paths, settings().build)
+    config = settings.project / "config.yml"
+    status = _compile(settings, paths, settings.build)
     if status:
         return status
-    if train.is_current(settings().build, config, models):
+    if train.is_current(settings.build, config, models):
         print(f"model {train.model_path(models)} is up to date")
         return 0
-    return train.train(settings().build, config, models)
+    return train.train(settings.build, config, models)
 
 
-def cmd_train(args: argparse.Namespace) -> int:
-    return _train(args.paths, Path(args.out) if args.out else settings().models)
+def cmd_train(args: argparse.Namespace, ctx: Context) -> int:
+    return _train(ctx.settings, args.paths, Path(args.out) if args.out else ctx.settings.models)
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def cmd_run(args: argparse.Namespace, ctx: Context) -> int:
     from bot.dialogues import train
     from bot.web import serve
 
@@ -73,19 +101,19 @@ def cmd_run(args: argparse.Namespace) -> int:
         if not model.is_file():
             print(f"dynchat: no model at {model}", file=sys.stderr)
             return 1
-        if not settings().manifest.exists():
-            status = _compile([args.dialogues] if args.dialogues else [], settings().build)
+        if not ctx.settings.manifest.exists():
+            status = _compile(ctx.settings, [args.dialogues] if args.dialogues else [], ctx.settings.build)
             if status:
                 return status
     else:
-        status = _train([args.dialogues] if args.dialogues else [], settings().models)
+        status = _train(ctx.settings, [args.dialogues] if args.dialogues else [], ctx.settings.models)
         if status:
             return status
-        model = train.model_path(settings().models)
-    return serve.run(settings(), model)
+        model = train.model_path(ctx.settings.models)
+    return serve.run(ctx.settings, model)
 
 
-def cmd_graph(args: argparse.Namespace) -> int:
+def cmd_graph(args: argparse.Namespace, ctx: Context) -> int:
     from bot.dialogues import graph
     from bot.dialogues.loader import load_dialogues
 
@@ -117,14 +145,13 @@ def _progress_bar(label: str):
     return show
 
 
-def cmd_import(args: argparse.Namespace) -> int:
+def cmd_import(args: argparse.Namespace, ctx: Context) -> int:
     from bot.marketo.bulk_csv import import_csv
     from bot.marketo.fields import FieldMapError, load_field_map
-    from bot.store.visitors import VisitorStore
 
     try:
-        mapping = load_field_map(settings().field_map)
-        report = import_csv(args.file, VisitorStore(settings().database_url), mapping,
+        mapping = load_field_map(ctx.settings.field_map)
+        report = import_csv(args.file, ctx.services.visitors, mapping,
                             progress=_progress_bar("importing"))
     except (FieldMapError, ValueError) as exc:
         print(f"dynchat: {args.file}: {exc}", file=sys.stderr)
@@ -143,12 +170,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_visitors_lookup(args: argparse.Namespace) -> int:
+def cmd_visitors_lookup(args: argparse.Namespace, ctx: Context) -> int:
     import json
 
-    from bot.store.visitors import VisitorStore
-
-    store = VisitorStore(settings().database_url)
+    store = ctx.services.visitors
     visitor = store.by_email(args.email) if args.email else store.by_cookie(args.cookie)
     if visitor is None:
         print("no such visitor", file=sys.stderr)
@@ -158,29 +183,24 @@ def cmd_visitors_lookup(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_outbox_status(args: argparse.Namespace) -> int:
-    from bot.store.outbox import Outbox
-
-    status = Outbox(settings().database_url).status()
+def cmd_outbox_status(args: argparse.Namespace, ctx: Context) -> int:
+    status = ctx.services.outbox.status()
     oldest = f"{status.oldest_pending_seconds:.0f}s" if status.oldest_pending_seconds is not None else "-"
     print(f"pending {status.pending} (due now {status.due}), sent {status.sent}, refused by Marketo {status.failed}, "
           f"oldest pending {oldest}, last error {status.last_error or '-'}")
     return 0
 
 
-def cmd_outbox_flush(args: argparse.Namespace) -> int:
-    from bot.marketo import leads, writeback
-    from bot.store.outbox import Outbox
+def cmd_outbox_flush(args: argparse.Namespace, ctx: Context) -> int:
+    from bot.marketo import writeback
 
-    client = leads.configured_client()
+    client = ctx.services.marketo
     if client is None:
-        print("dynchat: Marketo is not configured (set MARKETO_BASE_URL, MARKETO_CLIENT_ID, MARKETO_CLIENT_SECRET)",
-              file=sys.stderr)
+        print(NO_MARKETO, file=sys.stderr)
         return 1
-    box = Outbox(settings().database_url)
     total = writeback.FlushReport()
     while True:
-        report = writeback.flush(box, client, writeback.activity_type_ids(settings().marketo))
+        report = writeback.flush(ctx.services.outbox, client, writeback.activity_type_ids(ctx.settings.marketo))
         total.sent, total.retried, total.refused = (total.sent + report.sent, total.retried + report.retried,
                                                     total.refused + report.refused)
         if report.sent + report.retried + report.refused == 0 or report.retried:
@@ -189,26 +209,21 @@ def cmd_outbox_flush(args: argparse.Namespace) -> int:
     return 0 if not total.retried else 2
 
 
-def cmd_sync(args: argparse.Namespace) -> int:
+def cmd_sync(args: argparse.Namespace, ctx: Context) -> int:
     import datetime
 
-    from bot.marketo import leads
-    from bot.marketo.sync import LeadSync, SyncError, describe, sync_options_from
-    from bot.store.visitors import VisitorStore
+    from bot.marketo.sync import STATE_KEY, LeadSync, SyncError, describe, sync_options_from
 
-    store = VisitorStore(settings().database_url)
+    store = ctx.services.visitors
     if args.what == "status":
-        from bot.marketo.sync import STATE_KEY
-
         print(describe(store.load_state(STATE_KEY)))
         return 0
-    client = leads.configured_client()
+    client = ctx.services.marketo
     if client is None:
-        print("dynchat: Marketo is not configured (set MARKETO_BASE_URL, MARKETO_CLIENT_ID, MARKETO_CLIENT_SECRET)",
-              file=sys.stderr)
+        print(NO_MARKETO, file=sys.stderr)
         return 1
     try:
-        options = sync_options_from(settings().marketo, settings().var / "sync", args.since)
+        options = sync_options_from(ctx.settings.marketo, ctx.settings.var / "sync", args.since)
         bar = _progress_bar("syncing")
         start = options.since
 
@@ -220,7 +235,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
             bar(int(done), int(span))
 
         options.progress = progress
-        state = LeadSync(client, store, leads.field_map(), options).run()
+        state = LeadSync(client, store, ctx.services.field_map, options).run()
     except SyncError as exc:
         print(f"\ndynchat: sync stopped: {exc}", file=sys.stderr)
         return 1
@@ -230,15 +245,15 @@ def cmd_sync(args: argparse.Namespace) -> int:
     return 0
 
 
-def _routing():
+def _routing(settings: Settings) -> "Routing":
     """Agents, rules and accounts as the chat uses them; positioned errors when the file is wrong."""
-    from bot.meetings.chat import Routing
+    from bot.core.agents import Routing
     from bot.routing.agents import load_accounts, load_routing
 
-    agents, rules, problems = load_routing(settings().agents)
+    agents, rules, problems = load_routing(settings.agents)
     if problems:
         raise _Problems(problems)
-    return Routing(tuple(agents), tuple(rules), load_accounts(settings().accounts))
+    return Routing(tuple(agents), tuple(rules), load_accounts(settings.accounts))
 
 
 class _Problems(Exception):
@@ -247,10 +262,10 @@ class _Problems(Exception):
         self.problems = problems
 
 
-def cmd_agents_list(args: argparse.Namespace) -> int:
-    from bot.routing.agents import WEEKDAYS
+def cmd_agents_list(args: argparse.Namespace, ctx: Context) -> int:
+    from bot.core.agents import WEEKDAYS
 
-    for agent in _routing().agents:
+    for agent in _routing(ctx.settings).agents:
         hours = sum(end - start for _, blocks in agent.availability for start, end in blocks) / 60
         days = ",".join(WEEKDAYS[day] for day, blocks in agent.availability if blocks)
         print(f"{agent.email:<28} {agent.name:<20} {agent.timezone:<20} {agent.calendar:<8} {hours:4.0f} h/week "
@@ -270,22 +285,20 @@ def _parse_start(text: str) -> int:
     return int(moment.timestamp())
 
 
-def cmd_meetings_book(args: argparse.Namespace) -> int:
+def cmd_meetings_book(args: argparse.Namespace, ctx: Context) -> int:
+    from bot.core.meetings import BookingRequest
     from bot.dialogues.conditions import parse_duration
-    from bot.meetings.booking import BookingRequest, Meetings
+    from bot.services import meetings as service
 
-    routing_config = _routing()
+    routing_config = _routing(ctx.settings)
     duration = parse_duration(args.duration)
     if duration is None:
         raise _Problems([f"malformed duration '{args.duration}' (use e.g. 30m)"])
     routing = {"agent": args.agent} if args.agent else {"team": args.team} if args.team else (
         "rules" if args.rules else "round_robin")
-    from bot.calendars.providers import configured_calendars
-    from bot.meetings import service
-
     facts = {"person.email": args.email}
-    result, _ = service.book(Meetings(settings().database_url), routing_config,
-                             configured_calendars(), BookingRequest(_parse_start(args.start), duration // 60,
+    result, _ = service.book(ctx.services.meetings, routing_config,
+                             ctx.services.calendars, BookingRequest(_parse_start(args.start), duration // 60,
                                                                     args.email.strip().lower(), facts, routing))
     for email, why in result.choice.skipped:
         print(f"skipped {email}: {why}", file=sys.stderr)
@@ -297,13 +310,10 @@ def cmd_meetings_book(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_meetings_cancel(args: argparse.Namespace) -> int:
-    from bot.meetings.booking import Meetings
+def cmd_meetings_cancel(args: argparse.Namespace, ctx: Context) -> int:
+    from bot.services import meetings as service
 
-    from bot.calendars.providers import configured_calendars
-    from bot.meetings import service
-
-    meeting = service.cancel(Meetings(settings().database_url), _routing(), configured_calendars(), args.id,
+    meeting = service.cancel(ctx.services.meetings, _routing(ctx.settings), ctx.services.calendars, args.id,
                              "cancelled from the command line")
     if meeting is None:
         print(f"dynchat: no meeting {args.id}", file=sys.stderr)
@@ -312,12 +322,10 @@ def cmd_meetings_cancel(args: argparse.Namespace) -> int:
     return 0 if meeting.status == "cancelled" else 1
 
 
-def cmd_meetings_reassign(args: argparse.Namespace) -> int:
-    from bot.calendars.providers import configured_calendars
-    from bot.meetings import service
-    from bot.meetings.booking import Meetings
+def cmd_meetings_reassign(args: argparse.Namespace, ctx: Context) -> int:
+    from bot.services import meetings as service
 
-    meeting, choice = service.reassign(Meetings(settings().database_url), _routing(), configured_calendars(),
+    meeting, choice = service.reassign(ctx.services.meetings, _routing(ctx.settings), ctx.services.calendars,
                                        args.id, args.agent)
     if meeting is None:
         print(f"dynchat: not reassigned: {choice.reason}", file=sys.stderr)
@@ -327,25 +335,22 @@ def cmd_meetings_reassign(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_meetings_list(args: argparse.Namespace) -> int:
+def cmd_meetings_list(args: argparse.Namespace, ctx: Context) -> int:
     import datetime
 
-    from bot.meetings.booking import Meetings
-
-    for meeting in Meetings(settings().database_url).list(args.status, args.agent):
+    for meeting in ctx.services.meetings.list(args.status, args.agent):
         start = datetime.datetime.fromtimestamp(meeting.start_at, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
         print(f"{meeting.id}  {start} UTC  {(meeting.end_at - meeting.start_at) // 60}m  {meeting.status:<11} "
               f"{meeting.agent_email:<28} {meeting.lead_email or '-'}  ({meeting.reason})")
     return 0
 
 
-def cmd_routing_show(args: argparse.Namespace) -> int:
-    from bot.meetings.booking import Meetings
+def cmd_routing_show(args: argparse.Namespace, ctx: Context) -> int:
     from bot.routing.router import PoolState, pool_label, weighted_order
 
-    routing_config = _routing()
+    routing_config = _routing(ctx.settings)
     agents, rules = routing_config.agents, routing_config.rules
-    store = Meetings(settings().database_url)
+    store = ctx.services.meetings
     states, counts = store.states(), store.counts()
     pools = {"all": agents}
     for team in sorted({t for a in agents for t in a.teams}):
@@ -366,26 +371,44 @@ def cmd_routing_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_calendar_feed(args: argparse.Namespace) -> int:
+def cmd_calendar_feed(args: argparse.Namespace, ctx: Context) -> int:
     import time
 
     from bot.calendars import local
-    from bot.meetings.booking import Meetings
 
-    agent = next((a for a in _routing().agents if a.email == args.agent.lower()), None)
+    agent = next((a for a in _routing(ctx.settings).agents if a.email == args.agent.lower()), None)
     if agent is None:
         print(f"dynchat: no agent {args.agent}", file=sys.stderr)
         return 1
     if args.url:
-        from bot.web.calendar_feed import feed_url
-
-        url = feed_url(agent.email)
+        url = local.feed_url(ctx.settings.public_url, ctx.settings.feed_secret, agent.email)
         if url is None:
             print("dynchat: set DYNCHAT_FEED_SECRET to publish agents' feeds", file=sys.stderr)
             return 1
         print(url)
         return 0
-    sys.stdout.write(local.feed(agent, Meetings(settings().database_url).list(agent=agent.email), time.time()))
+    sys.stdout.write(local.feed(agent, ctx.services.meetings.list(agent=agent.email), time.time()))
+    return 0
+
+
+def cmd_db(args: argparse.Namespace, ctx: Context) -> int:
+    from bot.store import migrations
+    from bot.store.database import Database
+
+    database = Database(ctx.settings.database_url)
+    try:
+        if args.what == "upgrade":
+            before = database.revision()
+            after = database.upgrade()
+            print(f"database at revision {after}" + (f" (was {before or 'unversioned'})" if before != after else
+                                                    " (already current)"))
+        else:
+            current, head = database.revision(), migrations.head()
+            print(f"database at revision {current or 'none'}; latest {head}"
+                  + ("" if current == head else " (run 'dynchat db upgrade')"))
+            return 0 if current == head else 1
+    finally:
+        database.dispose()
     return 0
 
 
@@ -461,13 +484,16 @@ def parser() -> argparse.ArgumentParser:
     feed.add_argument("agent")
     feed.add_argument("--url", action="store_true", help="print the feed's URL to subscribe to instead")
     feed.set_defaults(run=cmd_calendar_feed)
+    db = commands.add_parser("db", help="the database schema").add_subparsers(dest="what", required=True)
+    db.add_parser("upgrade", help="apply the schema migrations (dynchat run does it too)").set_defaults(run=cmd_db)
+    db.add_parser("status", help="the schema's revision; exit 1 when migrations are pending").set_defaults(run=cmd_db)
     return root
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser().parse_args(argv)
     try:
-        return args.run(args)
+        return args.run(args, Context(from_environment(os.environ)))
     except _Problems as problems:
         return _report(problems.problems)
     except KeyboardInterrupt:

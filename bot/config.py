@@ -1,12 +1,10 @@
 """Configuration, read once from the environment, in one place.
 
-Every command and server of ours asks `settings()`; nothing else reads
-environment variables.
+`from_environment` is called once per process, by the composition root
+(`bot.app`) or the CLI; nothing else reads environment variables.
 """
 from __future__ import annotations
 
-import functools
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Optional
@@ -34,6 +32,7 @@ class Settings:
     marketo: Mapping[str, str]  # MARKETO_* variables; empty when Marketo is not configured
     marketo_emulator: bool      # MARKETO=emulator: `dynchat run` starts the emulator and points at it
     marketo_emulator_port: int
+    action_threads: int         # threads for the actions' blocking work (database, Marketo, calendars)
 
     @property
     def manifest(self) -> Path:
@@ -72,10 +71,5 @@ def from_environment(env: Mapping[str, str]) -> Settings:
         marketo={key: value for key, value in env.items() if key.startswith("MARKETO_") and value},
         marketo_emulator=env.get("MARKETO", "").lower() == "emulator",
         marketo_emulator_port=int(env.get("DYNCHAT_MARKETO_EMULATOR_PORT", "8899")),
+        action_threads=max(1, int(env.get("DYNCHAT_ACTION_THREADS", "32"))),
     )
-
-
-@functools.lru_cache(maxsize=1)
-def settings() -> Settings:
-    """The process's settings; read on first use, not at import."""
-    return from_environment(os.environ)

@@ -56,9 +56,6 @@ def postgres_url() -> str:
     try:
         yield f"{POSTGRES_SERVER}/{name}"
     finally:
-        from bot.store.visitors import dispose_engine
-
-        dispose_engine(f"{POSTGRES_SERVER}/{name}")
         with admin.connect() as connection:
             connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         admin.dispose()

@@ -4,17 +4,20 @@ from __future__ import annotations
 import sys
 import threading
 
-from bot.meetings.booking import BookingRequest, Meetings
+from bot.core.meetings import BookingRequest
+from bot.store.meetings import Meetings
+from bot.store.database import Database
 from tests.test_meetings import AGENTS
 
 
 def main(url: str, start: int, threads: int) -> None:
     barrier = threading.Barrier(threads)
     lines = []
+    store = Meetings(Database(url))  # one pool for the process's threads, as in a server
 
     def attempt(n: int) -> None:
         barrier.wait()
-        result = Meetings(url).book(AGENTS, BookingRequest(start, 30, f"visitor{n}@x.test"), now=start - 86400)
+        result = store.book(AGENTS, BookingRequest(start, 30, f"visitor{n}@x.test"), now=start - 86400)
         lines.append(result.meeting.agent_email if result.meeting else "none")
 
     workers = [threading.Thread(target=attempt, args=(n,)) for n in range(threads)]

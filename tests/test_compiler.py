@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.dialogues import compiler, naming
+from bot.core import naming
+from bot.dialogues import compiler
 from bot.dialogues.build import compile_project
 from bot.dialogues.loader import load_dialogues
 from tests.conftest import FIXTURES, PYTHON, ROOT

@@ -7,6 +7,7 @@ import uuid
 import pytest
 
 from bot.store.visitors import VisitorStore
+from bot.store.database import open_database
 from tests import e2e_support
 from tests.conftest import FIXTURES, PYTHON, ROOT
 
@@ -55,7 +56,7 @@ def test_typing_a_known_email_switches_to_known_and_ties_the_cookie(bot) -> None
     assert bot.texts(me, "Sam@DevCo.test") == ["Good to see you again, Sam from DevCo!", "Bye!"]
     slots = bot.slots(me)
     assert slots["dc_known"] is True and slots["person_email"] == "sam@devco.test"
-    store = VisitorStore(bot.env["DATABASE_URL"])
+    store = VisitorStore(open_database(bot.env["DATABASE_URL"]))
     assert store.by_cookie(cookie).lead_id == 501
     again = bot.texts(uuid.uuid4().hex, "/session_start", {"url": "https://acme.test/", "mkto_trk": cookie})
     assert again[0] == "Hi Sam, how is DevCo doing?"

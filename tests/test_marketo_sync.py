@@ -11,6 +11,7 @@ from bot.marketo.client import MarketoClient, MarketoConfig
 from bot.marketo.fields import DEFAULT_FIELD_MAP
 from bot.marketo.sync import LeadSync, SyncError, SyncOptions, describe
 from bot.store.visitors import VisitorStore
+from bot.store.database import open_database
 from tests.conftest import PYTHON, ROOT
 from tests.marketo_support import start_emulator
 
@@ -49,7 +50,7 @@ def _sync(emulator, store, tmp_path, **options) -> LeadSync:
 
 
 def test_a_full_sync_covers_the_database_in_31_day_windows(tmp_path, emulator, database_url) -> None:
-    store = VisitorStore(database_url)
+    store = VisitorStore(open_database(database_url))
     state = _sync(emulator, store, tmp_path).run()
     assert store.count() == LEADS
     assert state["totals"]["records"] == LEADS and state["totals"]["skipped"] == 0
@@ -67,7 +68,7 @@ class Crash(Exception):
 
 
 def test_killed_mid_file_the_sync_resumes_with_exact_counts(tmp_path, emulator) -> None:
-    store = VisitorStore(f"sqlite:///{tmp_path / 'store.db'}")
+    store = VisitorStore(open_database(f"sqlite:///{tmp_path / 'store.db'}"))
     seen = {"batches": 0}
 
     def crash_in_the_third_window(state) -> None:
@@ -88,7 +89,7 @@ def test_killed_mid_file_the_sync_resumes_with_exact_counts(tmp_path, emulator) 
 
 
 def test_a_broken_download_resumes_with_range_and_checks_sha256(tmp_path, emulator) -> None:
-    store = VisitorStore(f"sqlite:///{tmp_path / 'store.db'}")
+    store = VisitorStore(open_database(f"sqlite:///{tmp_path / 'store.db'}"))
     emulator.faults(drop_file_after=[100, 50])
     state = _sync(emulator, store, tmp_path).run()
     assert store.count() == LEADS and state["totals"]["records"] == LEADS
@@ -98,7 +99,7 @@ def test_a_broken_download_resumes_with_range_and_checks_sha256(tmp_path, emulat
 
 
 def test_token_expiry_and_a_failed_job_mid_sync(tmp_path, emulator) -> None:
-    store = VisitorStore(f"sqlite:///{tmp_path / 'store.db'}")
+    store = VisitorStore(open_database(f"sqlite:///{tmp_path / 'store.db'}"))
     expired = {"done": False, "download": False}
 
     def expire_twice(state) -> None:
@@ -119,7 +120,7 @@ def test_token_expiry_and_a_failed_job_mid_sync(tmp_path, emulator) -> None:
 
 
 def test_incremental_sync_by_updated_at_or_by_activities_where_it_is_missing(tmp_path, emulator) -> None:
-    store = VisitorStore(f"sqlite:///{tmp_path / 'store.db'}")
+    store = VisitorStore(open_database(f"sqlite:///{tmp_path / 'store.db'}"))
     _sync(emulator, store, tmp_path).run()
     client = MarketoClient(MarketoConfig(base_url=emulator.base_url, client_id=emulator.client_id,
                                          client_secret=emulator.client_secret))
@@ -172,11 +173,11 @@ def test_a_real_kill_at_any_moment_loses_and_duplicates_nothing(tmp_path, emulat
     finished = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert finished.returncode == 0, finished.stderr
     assert f"leads loaded: {LEADS}," in finished.stdout
-    assert VisitorStore(env["DATABASE_URL"]).count() == LEADS
+    assert VisitorStore(open_database(env["DATABASE_URL"])).count() == LEADS
 
 
 def test_export_quotas_stop_the_sync_with_a_clear_message_and_it_resumes_later(tmp_path, emulator) -> None:
-    store = VisitorStore(f"sqlite:///{tmp_path / 'quota.db'}")
+    store = VisitorStore(open_database(f"sqlite:///{tmp_path / 'quota.db'}"))
     with pytest.raises(SyncError, match="daily bulk export allowance is used up"):
         _sync(emulator, store, tmp_path, daily_export_bytes=2000).run()  # our own count of the 500 MB a day
     emulator.faults(export_daily_bytes=1)  # Marketo's count: 1029 on the next job

@@ -7,8 +7,10 @@ import subprocess
 import time
 
 from bot.calendars import local
-from bot.meetings.booking import BookingRequest, Meetings
-from bot.routing.agents import Agent
+from bot.core.agents import Agent
+from bot.core.meetings import BookingRequest
+from bot.store.meetings import Meetings
+from bot.store.database import open_database
 from tests.conftest import PYTHON, ROOT
 
 ALWAYS = tuple((day, ((0, 1440),)) for day in range(7))
@@ -18,7 +20,7 @@ NOW = START - 86400
 
 
 def test_rotation_cancellation_credit_history_and_past(database_url) -> None:
-    store = Meetings(database_url)
+    store = Meetings(open_database(database_url))
     booked = [store.book(AGENTS, BookingRequest(START + n * 3600, 30, f"v{n}@x.test"), now=NOW).meeting
               for n in range(3)]
     assert [m.agent_email for m in booked] == ["agent1@x.test", "agent2@x.test", "agent3@x.test"]
@@ -34,7 +36,7 @@ def test_rotation_cancellation_credit_history_and_past(database_url) -> None:
 
 
 def test_rescheduling_keeps_the_agent_and_is_refused_when_they_are_busy(database_url) -> None:
-    store = Meetings(database_url)
+    store = Meetings(open_database(database_url))
     first = store.book(AGENTS[:1], BookingRequest(START, 30, "a@x.test"), now=NOW).meeting
     second = store.book(AGENTS[:1], BookingRequest(START + 3600, 30, "b@x.test"), now=NOW).meeting
     assert store.reschedule(first.id, AGENTS[0], START + 3600 + 600, now=NOW) is None  # overlaps the second
@@ -45,7 +47,7 @@ def test_rescheduling_keeps_the_agent_and_is_refused_when_they_are_busy(database
 
 
 def test_reassignment_credits_the_previous_agent(database_url) -> None:
-    store = Meetings(database_url)
+    store = Meetings(open_database(database_url))
     meeting = store.book(AGENTS, BookingRequest(START, 30, "a@x.test"), now=NOW).meeting
     assert meeting.agent_email == "agent1@x.test"
     moved, choice = store.reassign(meeting.id, AGENTS, now=NOW)
@@ -62,7 +64,7 @@ def test_reassignment_credits_the_previous_agent(database_url) -> None:
 
 
 def test_the_same_agent_time_is_never_booked_twice_and_caps_hold(database_url) -> None:
-    store = Meetings(database_url)
+    store = Meetings(open_database(database_url))
     agents = AGENTS[:2]
     first = store.book(agents, BookingRequest(START, 30, "a@x.test"), now=NOW).meeting
     second = store.book(agents, BookingRequest(START + 600, 30, "b@x.test"), now=NOW).meeting
@@ -77,7 +79,7 @@ def test_the_same_agent_time_is_never_booked_twice_and_caps_hold(database_url) -
 
 def test_a_hundred_simultaneous_bookings_from_several_processes(postgres_url) -> None:
     """100 visitors pick the same slot at once, from 4 processes: one meeting per agent, no double booking."""
-    Meetings(postgres_url)  # create the tables before the race
+    Meetings(open_database(postgres_url))  # create the tables before the race
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     workers = [subprocess.Popen([PYTHON, "-m", "tests.meeting_worker", postgres_url, str(START), "25"], cwd=ROOT,
                                 env=env, stdout=subprocess.PIPE, text=True) for _ in range(4)]
@@ -89,12 +91,12 @@ def test_a_hundred_simultaneous_bookings_from_several_processes(postgres_url) ->
     assert len(outcomes) == 100
     winners = [o for o in outcomes if o != "none"]
     assert sorted(winners) == [agent.email for agent in AGENTS]  # each agent exactly once
-    active = [m for m in Meetings(postgres_url).list() if m.status == "booked"]
+    active = [m for m in Meetings(open_database(postgres_url)).list() if m.status == "booked"]
     assert len(active) == 5 and len({(m.agent_email, m.start_at) for m in active}) == 5
 
 
 def test_ics_invitation_and_feed(tmp_path) -> None:
-    store = Meetings(f"sqlite:///{tmp_path / 'ics.db'}")
+    store = Meetings(open_database(f"sqlite:///{tmp_path / 'ics.db'}"))
     meeting = store.book(AGENTS, BookingRequest(START, 45, "visitor@x.test"), now=NOW).meeting
     invitation = local.invitation(meeting, AGENTS[0], now=NOW)
     assert invitation.startswith("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n") and "METHOD:REQUEST\r\n" in invitation

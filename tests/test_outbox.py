@@ -8,6 +8,7 @@ import pytest
 from bot.marketo import writeback
 from bot.marketo.client import MarketoClient, MarketoConfig
 from bot.store.outbox import Outbox, backoff
+from bot.store.database import open_database
 from tests.conftest import FIXTURES, PYTHON, ROOT
 from tests.marketo_support import start_emulator
 
@@ -15,7 +16,7 @@ TYPE_IDS = writeback.DEFAULT_TYPE_IDS
 
 
 def test_lease_retry_refuse_and_status(database_url) -> None:
-    box = Outbox(database_url)
+    box = Outbox(open_database(database_url))
     now = 1_000_000.0
     for n in range(3):
         box.add("activity", {"n": n}, now=now)
@@ -35,7 +36,7 @@ def test_lease_retry_refuse_and_status(database_url) -> None:
 
 
 def test_a_sender_that_died_holding_messages_releases_them_when_its_lease_ends(database_url) -> None:
-    box = Outbox(database_url)
+    box = Outbox(open_database(database_url))
     box.add("activity", {"n": 1}, now=100.0)
     assert len(box.claim(10, now=100.0)) == 1  # ... and the process dies here
     assert box.claim(10, now=150.0) == []
@@ -61,7 +62,7 @@ def _client(emulator) -> MarketoClient:
 
 
 def test_activities_reach_marketo_and_refusals_are_kept(tmp_path, emulator) -> None:
-    box = Outbox(f"sqlite:///{tmp_path / 'out.db'}")
+    box = Outbox(open_database(f"sqlite:///{tmp_path / 'out.db'}"))
     writeback.record_activity(box, "goal", 501, "pricing", {"goal": "demo_booked"})
     writeback.record_activity(box, "triggered", 424242, "pricing", {"page": "https://x.test/"})
     writeback.record_lead(box, {"email": "new@lead.test", "firstName": "Nia"}, "id:100-NEW-001&token:_mch-x-1")
@@ -80,7 +81,7 @@ def test_activities_reach_marketo_and_refusals_are_kept(tmp_path, emulator) -> N
 
 def test_nothing_is_lost_while_marketo_is_down(tmp_path) -> None:
     emulator = start_emulator(FIXTURES / "marketo" / "known_leads.csv")
-    box = Outbox(f"sqlite:///{tmp_path / 'out.db'}")
+    box = Outbox(open_database(f"sqlite:///{tmp_path / 'out.db'}"))
     client = _client(emulator)
     writeback.record_activity(box, "captured", 501, "pricing", {"field": "person.phone"})
     emulator.faults(http_statuses=[503, 503, 503, 503])
@@ -104,7 +105,7 @@ def test_nothing_is_lost_while_marketo_is_down(tmp_path) -> None:
 
 def test_outbox_cli(tmp_path, emulator) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
-    writeback.record_activity(Outbox(url), "goal", 501, "pricing", {"goal": "g"})
+    writeback.record_activity(Outbox(open_database(url)), "goal", 501, "pricing", {"goal": "g"})
     env = {"PYTHONPATH": str(ROOT), "DATABASE_URL": url, "PATH": "/usr/bin:/bin"}
     status = subprocess.run([PYTHON, "-m", "bot", "outbox", "status"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert status.returncode == 0 and status.stdout.startswith("pending 1 (due now 1), sent 0")

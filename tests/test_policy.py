@@ -21,7 +21,7 @@ from rasa.core.policies.rule_policy import RULES, RulePolicy
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.events import ActionExecuted, ActiveLoop, SlotSet, UserUttered, UserUtteranceReverted
 
-from bot.dialogues import naming
+from bot.core import naming
 from bot.dialogues.policy import IndexedRulePolicy, RememberingMemoizationPolicy, _Remembered
 from bot.dialogues.rule_index import RuleIndex
 from tests import policy_support

@@ -13,7 +13,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.slot_mappings import SlotMapping
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.dialogues import naming
+from bot.core import naming
 from bot.dialogues.payloads import PayloadAwareDIETClassifier, is_payload
 from bot.web import rasa_speedups
 

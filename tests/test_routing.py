@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.calendars.availability import describe, free_slots, is_free, working_intervals
-from bot.routing.agents import Agent, load_routing, parse_agents
-from bot.routing.router import PoolState, Rule, choose, credit_back, rotate, weighted_order
+from bot.routing.availability import describe, free_slots, is_free, working_intervals
+from bot.core.agents import Agent, Rule
+from bot.routing.agents import load_routing, parse_agents
+from bot.routing.router import PoolState, choose, credit_back, rotate, weighted_order
 from tests.conftest import FIXTURES, ROOT, expected_diagnostics
 
 ALWAYS = tuple((day, ((0, 1440),)) for day in range(7))

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.dialogues import conditions, naming, runtime, tokens
+from bot.core import naming
+from bot.dialogues import conditions, runtime, tokens
 from bot.dialogues.flow import Entry, resolve_entry
 from bot.dialogues.loader import load_dialogues
 from tests.conftest import FIXTURES

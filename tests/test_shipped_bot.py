@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from bot.web.calendar_feed import feed_token
+from bot.calendars.local import feed_token
 from tests import e2e_support
 from tests.conftest import ROOT
 

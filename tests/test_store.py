@@ -8,14 +8,16 @@ import pytest
 
 from bot.marketo.bulk_csv import ParseResult, RowProblem, import_csv, parse_leads
 from bot.marketo.fields import DEFAULT_FIELD_MAP, FieldMapError, load_field_map, plan_columns
-from bot.store.visitors import Visitor, VisitorStore
+from bot.core.visitors import Visitor
+from bot.store.visitors import VisitorStore
+from bot.store.database import open_database
 from tests.conftest import FIXTURES, PYTHON, ROOT
 
 MALFORMED = FIXTURES / "marketo" / "leads_malformed.csv"
 
 
 def test_malformed_rows_are_reported_by_row_number_and_the_rest_loads(database_url) -> None:
-    store = VisitorStore(database_url)
+    store = VisitorStore(open_database(database_url))
     report = import_csv(str(MALFORMED), store, DEFAULT_FIELD_MAP)
     assert report.records == 7 and report.loaded == 4
     assert report.problems == [
@@ -37,7 +39,7 @@ def test_malformed_rows_are_reported_by_row_number_and_the_rest_loads(database_u
 
 
 def test_importing_again_updates_without_duplicates(database_url) -> None:
-    store = VisitorStore(database_url)
+    store = VisitorStore(open_database(database_url))
     import_csv(str(MALFORMED), store, DEFAULT_FIELD_MAP)
     import_csv(str(MALFORMED), store, DEFAULT_FIELD_MAP)
     assert store.count() == 4
@@ -47,14 +49,14 @@ def test_importing_again_updates_without_duplicates(database_url) -> None:
 
 
 def test_duplicate_emails_resolve_to_the_latest_lead(database_url) -> None:
-    store = VisitorStore(database_url)
+    store = VisitorStore(open_database(database_url))
     store.upsert([Visitor(1, "same@x.test", {"person.firstName": "Old"}, "2026-01-01T00:00:00Z"),
                   Visitor(2, "Same@X.test", {"person.firstName": "New"}, "2026-06-01T00:00:00Z")])
     assert store.by_email("same@x.test").lead_id == 2
 
 
 def test_a_failed_batch_leaves_nothing_half_written(database_url) -> None:
-    store = VisitorStore(database_url)
+    store = VisitorStore(open_database(database_url))
     with pytest.raises(Exception):
         store.upsert_rows([(1, "a@x.test", "{}", None), (2, "b@x.test", None, None)])  # attributes NOT NULL
     assert store.count() == 0

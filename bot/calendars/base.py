@@ -1,10 +1,8 @@
-"""What every calendar provider shares: intervals, the created event, the error."""
+"""What every calendar provider shares: the created event and the error."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Tuple
-
-Interval = Tuple[int, int]  # [start, end) in epoch seconds, UTC
+from typing import Optional
 
 
 class CalendarError(Exception):

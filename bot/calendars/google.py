@@ -20,7 +20,8 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 from google.auth.transport.requests import AuthorizedSession
 from google.oauth2 import service_account
 
-from bot.calendars.base import CalendarError, CreatedEvent, Interval
+from bot.calendars.base import CalendarError, CreatedEvent
+from bot.core.meetings import Interval
 from bot.calendars.retry import retry_delay
 
 SCOPES = ["https://www.googleapis.com/auth/calendar"]

@@ -1,13 +1,33 @@
 """The embedded calendar: bookings live in the store; invitations and feeds are iCalendar (RFC 5545)."""
 from __future__ import annotations
 
+import base64
 import datetime
-from typing import Iterable, List
+import hashlib
+import hmac
+from typing import Iterable, List, Optional
 
-from bot.meetings.booking import Meeting
-from bot.routing.agents import Agent
+from bot.core.agents import Agent
+from bot.core.meetings import Meeting
 
 PRODID = "-//Dynamic Chat for Rasa//Meetings//EN"
+INVITATIONS = "/webhooks/calendar/invitation/"
+FEEDS = "/webhooks/calendar/feed/"
+
+
+def feed_token(email: str, secret: str) -> str:
+    """The unguessable part of an agent's feed URL: an HMAC of their email with the feed secret."""
+    digest = hmac.new(secret.encode(), email.lower().encode(), hashlib.sha256).digest()
+    return base64.b32encode(digest[:20]).decode().lower().rstrip("=")
+
+
+def invitation_url(public_url: str, meeting_id: str) -> str:
+    return f"{public_url.rstrip('/')}{INVITATIONS}{meeting_id}.ics"
+
+
+def feed_url(public_url: str, secret: Optional[str], email: str) -> Optional[str]:
+    """Where an agent subscribes to their meetings; None when feeds are off (no secret)."""
+    return f"{public_url.rstrip('/')}{FEEDS}{feed_token(email, secret)}.ics" if secret else None
 
 
 def _stamp(epoch: float) -> str:

@@ -21,7 +21,8 @@ import requests
 
 from bot.calendars.retry import retry_delay
 
-from bot.calendars.base import CalendarError, CreatedEvent, Interval
+from bot.calendars.base import CalendarError, CreatedEvent
+from bot.core.meetings import Interval
 
 SCOPE = ["https://graph.microsoft.com/.default"]
 MAX_WINDOW = 62 * 86400

@@ -6,18 +6,14 @@ never offers a time it cannot check.
 """
 from __future__ import annotations
 
-import functools
-import json
 import logging
 from typing import Dict, List, Optional, Sequence
 
-from bot.calendars.availability import Interval
 from bot.calendars.base import CalendarError, CreatedEvent
 from bot.calendars.google import GoogleCalendar
 from bot.calendars.outlook import OutlookCalendar
-from bot.config import settings
-from bot.meetings.booking import Meeting
-from bot.routing.agents import Agent
+from bot.core.agents import Agent
+from bot.core.meetings import Interval, Meeting
 
 logger = logging.getLogger(__name__)
 
@@ -65,23 +61,3 @@ class Calendars:
         provider = self._provider(agent.calendar)
         if provider is not None and meeting.event_id:
             provider.cancel(agent.email, meeting.event_id)
-
-
-@functools.lru_cache(maxsize=1)
-def configured_calendars() -> Calendars:
-    """Calendars from configuration.
-
-    Google: GOOGLE_SERVICE_ACCOUNT_FILE (and GOOGLE_CALENDAR_BASE_URL).
-    Outlook: MS_TENANT_ID, MS_CLIENT_ID, MS_CLIENT_SECRET (and MS_AUTHORITY_HOST, MS_GRAPH_URL, MS_CA_BUNDLE).
-    """
-    google = outlook = None
-    if settings().google_key:
-        info = json.loads(settings().google_key.read_text(encoding="utf-8"))
-        google = GoogleCalendar(info, base_url=settings().google_url)
-    ms = settings().microsoft
-    if all(ms.get(key) for key in ("MS_TENANT_ID", "MS_CLIENT_ID", "MS_CLIENT_SECRET")):
-        outlook = OutlookCalendar(ms["MS_TENANT_ID"], ms["MS_CLIENT_ID"], ms["MS_CLIENT_SECRET"],
-                                  authority_host=ms.get("MS_AUTHORITY_HOST", "https://login.microsoftonline.com"),
-                                  graph_url=ms.get("MS_GRAPH_URL", "https://graph.microsoft.com"),
-                                  verify=ms.get("MS_CA_BUNDLE", True))
-    return Calendars(google, outlook)

@@ -7,7 +7,8 @@ from typing import List, Sequence, Tuple
 import yaml
 
 from bot.dialogues.compiler import Compiled, compile_dialogues
-from bot.dialogues.loader import Diagnostic, load_dialogues
+from bot.core.diagnostics import Diagnostic
+from bot.dialogues.loader import load_dialogues
 
 
 def shared_inputs(project: Path) -> Tuple[dict, dict, List[Diagnostic]]:

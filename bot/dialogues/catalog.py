@@ -1,25 +1,25 @@
-"""The compiled dialogues of the running bot, loaded lazily and reloaded on change."""
+"""The compiled dialogues of the running bot, loaded lazily and reloaded when the build changes."""
 from __future__ import annotations
 
 import threading
 from pathlib import Path
 from typing import Dict, Optional, Tuple
 
-from bot.config import settings
-from bot.dialogues.model import Dialogue
+from bot.core.dialogue import Dialogue
 from bot.dialogues.runtime import load_manifest
 
-_lock = threading.Lock()
-_cache: Dict[Path, Tuple[float, Dict[str, Dialogue]]] = {}
 
+class DialogueCatalog:
+    """Dialogues from one build's manifest; the file is re-read only when it changed."""
 
-def current_dialogues(manifest: Optional[Path] = None) -> Dict[str, Dialogue]:
-    """Dialogues from the build's manifest; re-read only when the file changed."""
-    path = manifest or settings().manifest
-    mtime = path.stat().st_mtime
-    with _lock:
-        cached = _cache.get(path)
-        if cached is None or cached[0] != mtime:
-            cached = (mtime, load_manifest(path))
-            _cache[path] = cached
-        return cached[1]
+    def __init__(self, manifest: Path) -> None:
+        self.manifest = manifest
+        self._lock = threading.Lock()
+        self._loaded: Optional[Tuple[float, Dict[str, Dialogue]]] = None
+
+    def current(self) -> Dict[str, Dialogue]:
+        mtime = self.manifest.stat().st_mtime
+        with self._lock:
+            if self._loaded is None or self._loaded[0] != mtime:
+                self._loaded = (mtime, load_manifest(self.manifest))
+            return self._loaded[1]

@@ -15,10 +15,10 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 import yaml
 
-from bot.dialogues import naming
+from bot.core import naming
 from bot.dialogues.flow import first_action, has_response, waits_after
-from bot.dialogues.loader import Diagnostic
-from bot.dialogues.model import Card, Dialogue, Text
+from bot.core.diagnostics import Diagnostic
+from bot.core.dialogue import Card, Dialogue, Text
 from bot.dialogues.tokens import token_fields
 
 FREE_TEXT_INTENTS = ("greet", "goodbye", "affirm", "deny", "book_meeting", "human", "out_of_scope", "nlu_fallback")

@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Dict, Mapping, Optional
 
-from bot.dialogues import naming
-from bot.dialogues.model import Card, Dialogue
+from bot.core import naming
+from bot.core.dialogue import Card, Dialogue
 
 
 def has_response(card: Card) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from html import escape
 from typing import Dict, List, Tuple
 
-from bot.dialogues.model import Card, Dialogue
+from bot.core.dialogue import Card, Dialogue
 
 KIND_SHAPES = {"question": ("{", "}"), "branch": ("{{", "}}"), "capture": ("[/", "/]"), "goal": ("([", "])"),
                "meeting": ("[[", "]]"), "message": ("[", "]")}

@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from bot.dialogues import conditions as cond
-from bot.dialogues.model import CAPTURE_TYPES, CARD_KINDS, VISITOR_KINDS, BranchArm, Card, Dialogue, Option, Text
-from bot.dialogues.naming import option_intent
+from bot.core.dialogue import CAPTURE_TYPES, CARD_KINDS, VISITOR_KINDS, BranchArm, Card, Dialogue, Option, Text
+from bot.core.naming import option_intent
 from bot.dialogues.tokens import token_problems
-from bot.dialogues.yamlpos import LList, LMap, Pos, YamlError, load_located
+from bot.core.diagnostics import Diagnostic, Pos
+from bot.dialogues.yamlpos import LList, LMap, YamlError, load_located
 
 DIALOGUE_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 CARD_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -25,23 +26,6 @@ CARD_KEYS = {
     "id", "next", "end", "field", "options", "prompt", "skip_if_known", "invalid", *CARD_KINDS,
 }
 MEETING_ROUTING = ("round_robin", "rules")
-
-
-@dataclass(frozen=True, order=True)
-class Diagnostic:
-    """One validation problem, printed as `path:line:col: message`."""
-
-    path: str
-    line: int
-    col: int
-    message: str
-
-    @classmethod
-    def at(cls, pos: Pos, message: str) -> "Diagnostic":
-        return cls(pos.path, pos.line, pos.col, message)
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.col}: {self.message}"
 
 
 def dialogue_files(paths: Iterable[str]) -> Tuple[List[Path], List[Diagnostic]]:

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-from bot.dialogues import conditions, naming
+from bot.core import naming
+from bot.dialogues import conditions
 from bot.dialogues.flow import Entry, after_card
-from bot.dialogues.model import BranchArm, Card, Dialogue, Option, Text
-from bot.dialogues.yamlpos import Pos
+from bot.core.dialogue import BranchArm, Card, Dialogue, Option, Text
+from bot.core.diagnostics import Pos
 
 PAGE_METADATA = {
     "url": "page_url", "referrer": "page_referrer", "locale": "page_locale",

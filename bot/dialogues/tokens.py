@@ -66,6 +66,6 @@ def render(text: str, lookup: Callable[[str], Optional[Any]]) -> str:
 
 
 def render_with_slots(text: str, slots: Mapping[str, Any]) -> str:
-    from bot.dialogues.naming import field_slot
+    from bot.core.naming import field_slot
 
     return render(text, lambda field: slots.get(field_slot(field)))

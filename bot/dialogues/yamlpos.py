@@ -11,17 +11,7 @@ from typing import Any, Dict, List, Tuple
 
 import yaml
 
-
-@dataclass(frozen=True)
-class Pos:
-    """A place in a file, 1-based line and column."""
-
-    path: str
-    line: int
-    col: int
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.col}"
+from bot.core.diagnostics import Pos
 
 
 class Located:

@@ -139,27 +139,16 @@ class Limits:
             self.calls_today = self.daily_limit
 
 
-_limits: Dict[Tuple[str, str], Limits] = {}
-_limits_lock = threading.Lock()
-
-
-def shared_limits(config: MarketoConfig) -> Limits:
-    """The process-wide limits of this instance and API user."""
-    key = (config.base_url.rstrip("/"), config.client_id)
-    with _limits_lock:
-        if key not in _limits:
-            _limits[key] = Limits(config.calls_per_window, config.window_seconds, config.max_concurrent,
-                                  config.daily_limit)
-        return _limits[key]
-
-
 class MarketoClient:
     def __init__(self, config: MarketoConfig, session: Optional[requests.Session] = None,
-                 verify: Any = True) -> None:
+                 verify: Any = True, limits: Optional[Limits] = None) -> None:
+        """`limits` are the instance's: clients of one Marketo instance in one process share them
+        (the composition root builds one client; pass its `limits` to another)."""
         self.config = config
         self.session = session or requests.Session()
         self.verify = verify
-        self.limits = shared_limits(config)
+        self.limits = limits or Limits(config.calls_per_window, config.window_seconds, config.max_concurrent,
+                                       config.daily_limit)
         self._token: Optional[str] = None
         self._token_expires = 0.0
         self._token_lock = threading.Lock()

@@ -1,14 +1,13 @@
-"""Marketo lead records <-> visitors of the local store, and the client from configuration."""
+"""Marketo lead records <-> visitors of the local store, and the client's configuration."""
 from __future__ import annotations
 
-import functools
 import logging
 from typing import Any, Dict, List, Mapping, Optional
 
-from bot.config import settings
 from bot.marketo.client import MarketoClient, MarketoConfig, MarketoError
-from bot.marketo.fields import contract_field, load_field_map
-from bot.store.visitors import Visitor, VisitorStore
+from bot.marketo.fields import contract_field
+from bot.core.visitors import Visitor
+from bot.store.visitors import VisitorStore
 
 logger = logging.getLogger(__name__)
 
@@ -24,18 +23,6 @@ def config_from(variables: Mapping[str, str]) -> Optional[MarketoConfig]:
         max_concurrent=int(variables.get("MARKETO_CONCURRENCY", 5)),
         daily_limit=int(variables.get("MARKETO_DAILY_LIMIT", 50_000)),
     )
-
-
-@functools.lru_cache(maxsize=1)
-def configured_client() -> Optional[MarketoClient]:
-    """The process's Marketo client, or None when Marketo is not configured."""
-    config = config_from(settings().marketo)
-    return MarketoClient(config) if config else None
-
-
-@functools.lru_cache(maxsize=1)
-def field_map() -> Dict[str, str]:
-    return load_field_map(settings().field_map)
 
 
 def lookup_fields(mapping: Mapping[str, str]) -> List[str]:

@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from bot.marketo.client import DailyQuotaExhausted, MarketoClient, MarketoError
 from bot.store.outbox import Message, Outbox
@@ -159,68 +159,55 @@ class Sender:
             self.wake.clear()
 
 
-_sender: Optional[Sender] = None
-_sender_lock = threading.Lock()
-
-
-def ensure_sender(box: Outbox, client: MarketoClient, type_ids: Mapping[str, int]) -> Sender:
-    """One sender per process, started on first use."""
-    global _sender
-    with _sender_lock:
-        if _sender is None:
-            _sender = Sender(box, client, type_ids).start()
-        return _sender
-
-
 # --- from the chat ------------------------------------------------------------
-EVENT_ACTIVITY = {"triggered": "triggered", "engaged": "engaged", "goal": "goal", "captured": "captured",
-                  "meeting": "meeting"}
+class WriteBack:
+    """What the chat hands to Marketo: rows in the outbox, and one sender thread that delivers them.
 
+    Built by the composition root with the instance's client; with no client
+    (Marketo not configured) every call does nothing. The sender starts on
+    the first row, so a process that never writes back starts no thread.
+    """
 
-def _active() -> Optional[Outbox]:
-    """The outbox, with its sender running, when Marketo is configured (else None)."""
-    from bot.config import settings
-    from bot.marketo.leads import configured_client
+    def __init__(self, box: Outbox, client: Optional[MarketoClient], type_ids: Mapping[str, int]) -> None:
+        self.box, self.client, self.type_ids = box, client, dict(type_ids)
+        self._sender: Optional[Sender] = None
+        self._lock = threading.Lock()
 
-    client = configured_client()
-    if client is None:
-        return None
-    box = Outbox(settings().database_url)
-    ensure_sender(box, client, activity_type_ids(settings().marketo))
-    return box
+    def _outbox(self) -> Optional[Outbox]:
+        if self.client is None:
+            return None
+        with self._lock:
+            if self._sender is None:
+                self._sender = Sender(self.box, self.client, self.type_ids).start()
+        return self.box
 
+    def _nudge(self) -> None:
+        if self._sender is not None:
+            self._sender.nudge()
 
-def _nudge() -> None:
-    if _sender is not None:
-        _sender.nudge()
+    def chat_events(self, events: Sequence[Tuple[str, Mapping[str, Any]]], lead_id: Optional[int]) -> None:
+        """Activities for what a known visitor did; nothing for anonymous ones."""
+        if lead_id is None or not events:
+            return
+        box = self._outbox()
+        if box is None:
+            return
+        for event, details in events:
+            if event in ACTIVITIES:
+                primary = details.get("dialogue", "")
+                record_activity(box, event, lead_id, primary, {k: v for k, v in details.items() if k != "dialogue"})
+        self._nudge()
 
+    def visitor_identified(self, lead_id: int, cookie: Optional[str]) -> None:
+        """Tie the visitor's cookie to the lead in Marketo too."""
+        box = self._outbox()
+        if box is not None and cookie:
+            record_association(box, lead_id, cookie)
+            self._nudge()
 
-def chat_events(events, lead_id: Optional[int]) -> None:
-    """Activities for what a known visitor did; nothing for anonymous ones."""
-    if lead_id is None or not events:
-        return
-    box = _active()
-    if box is None:
-        return
-    for event, details in events:
-        kind = EVENT_ACTIVITY.get(event)
-        if kind:
-            primary = details.get("dialogue", "")
-            record_activity(box, kind, lead_id, primary, {k: v for k, v in details.items() if k != "dialogue"})
-    _nudge()
-
-
-def visitor_identified(lead_id: int, cookie: Optional[str]) -> None:
-    """Tie the visitor's cookie to the lead in Marketo too."""
-    box = _active()
-    if box is not None and cookie:
-        record_association(box, lead_id, cookie)
-        _nudge()
-
-
-def new_lead(fields: Mapping[str, Any], cookie: Optional[str]) -> None:
-    """An unknown email was typed: create the lead in Marketo with what was captured."""
-    box = _active()
-    if box is not None and fields.get("email"):
-        record_lead(box, fields, cookie)
-        _nudge()
+    def new_lead(self, fields: Mapping[str, Any], cookie: Optional[str]) -> None:
+        """An unknown email was typed: create the lead in Marketo with what was captured."""
+        box = self._outbox()
+        if box is not None and fields.get("email"):
+            record_lead(box, fields, cookie)
+            self._nudge()

@@ -20,52 +20,29 @@ agents:
 """
 from __future__ import annotations
 
+import csv
+import logging
 import re
-from dataclasses import dataclass, field
+import threading
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.dialogues.conditions import parse_duration
-from bot.dialogues.loader import Diagnostic
+from bot.dialogues.loader import check_condition
+from bot.core.agents import CALENDARS, WEEKDAYS, Agent, Routing, Rule
+from bot.core.diagnostics import Diagnostic
 from bot.dialogues.yamlpos import LList, LMap, YamlError, load_located
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-CALENDARS = ("google", "outlook", "local")
 AGENT_KEYS = {"name", "email", "timezone", "calendar", "availability", "duration", "buffer", "min_notice",
               "max_per_day", "weight", "teams", "active"}
+logger = logging.getLogger(__name__)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _BLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
 
 
-@dataclass(frozen=True)
-class Agent:
-    name: str
-    email: str
-    timezone: str
-    calendar: str = "local"
-    availability: Tuple[Tuple[int, Tuple[Tuple[int, int], ...]], ...] = ()  # (weekday 0=mon, ((start, end) minutes))
-    duration_minutes: int = 30
-    buffer_minutes: int = 0
-    min_notice_minutes: int = 0
-    max_per_day: Optional[int] = None
-    weight: int = 1
-    teams: Tuple[str, ...] = ()
-    active: bool = True
-
-    @property
-    def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
-
-    def hours(self, weekday: int) -> Tuple[Tuple[int, int], ...]:
-        return dict(self.availability).get(weekday, ())
-
-
-def parse_rules(data: LMap, path: str, emails: Sequence[str], teams: Sequence[str]) -> Tuple[List["Rule"], List[Diagnostic]]:
+def parse_rules(data: LMap, path: str, emails: Sequence[str], teams: Sequence[str]) -> Tuple[List[Rule], List[Diagnostic]]:
     """`rules:` of the agents file: `{if: condition, team: NAME}` or `{if: condition, agent: EMAIL}`."""
-    from bot.dialogues.loader import check_condition
-    from bot.routing.router import Rule
-
     rules: List[Rule] = []
     problems: List[Diagnostic] = []
     raw_rules = data.get("rules")
@@ -95,7 +72,7 @@ def parse_agents(text: str, path: str) -> Tuple[List[Agent], List[Diagnostic]]:
     return agents, problems
 
 
-def parse_routing(text: str, path: str) -> Tuple[List[Agent], List["Rule"], List[Diagnostic]]:
+def parse_routing(text: str, path: str) -> Tuple[List[Agent], List[Rule], List[Diagnostic]]:
     """Agents and routing rules of a file, or every problem in it."""
     try:
         data, yaml_problems = load_located(text, path)
@@ -215,7 +192,7 @@ def _availability(raw: LMap, problems: List[Diagnostic]) -> Tuple[Tuple[int, Tup
     return tuple(sorted(result))
 
 
-def load_routing(path: Path) -> Tuple[List[Agent], List["Rule"], List[Diagnostic]]:
+def load_routing(path: Path) -> Tuple[List[Agent], List[Rule], List[Diagnostic]]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -227,10 +204,38 @@ def load_routing(path: Path) -> Tuple[List[Agent], List["Rule"], List[Diagnostic
 
 def load_accounts(path: Path) -> Dict[str, str]:
     """The account list (CSV `account,agent`): company name or email domain -> agent email."""
-    import csv
-
     if not path.exists():
         return {}
     with open(path, encoding="utf-8-sig", newline="") as handle:
         return {row["account"].strip().lower(): row["agent"].strip().lower()
                 for row in csv.DictReader(handle) if row.get("account") and row.get("agent")}
+
+
+class RoutingFile:
+    """The agents file (and account list) of a running bot, re-read when the agents file changes.
+
+    `current()` is None when there is no agents file, or it has a problem
+    (logged once per change): meetings are then off, the chat says so.
+    """
+
+    def __init__(self, agents: Path, accounts: Path) -> None:
+        self.agents, self.accounts = agents, accounts
+        self._lock = threading.Lock()
+        self._loaded: Optional[Tuple[float, Optional[Routing]]] = None
+
+    def current(self) -> Optional[Routing]:
+        try:
+            mtime = self.agents.stat().st_mtime
+        except FileNotFoundError:
+            return None
+        with self._lock:
+            if self._loaded is None or self._loaded[0] != mtime:
+                self._loaded = (mtime, self._load())
+            return self._loaded[1]
+
+    def _load(self) -> Optional[Routing]:
+        agents, rules, problems = load_routing(self.agents)
+        if problems:
+            logger.warning("meetings are off: %s", problems[0])
+            return None
+        return Routing(tuple(agents), tuple(rules), load_accounts(self.accounts))

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from bot.dialogues import conditions
-from bot.routing.agents import Agent
+from bot.core.agents import Agent, Rule
 
 FreeCheck = Callable[[Agent], Optional[str]]  # None when free, else why not
 
@@ -41,15 +41,6 @@ class PoolState:
         data = data or {}
         return cls(int(data.get("position", -1)), data.get("last_agent"), dict(data.get("credits") or {}),
                    dict(data.get("assigned") or {}))
-
-
-@dataclass(frozen=True)
-class Rule:
-    """`- {if: condition, team: NAME}` or `- {if: condition, agent: EMAIL}`, in priority order."""
-
-    condition: Optional[Mapping[str, Any]]
-    team: Optional[str] = None
-    agent: Optional[str] = None
 
 
 @dataclass

@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 from sqlalchemy import and_, func, insert, or_, select, update
 
 from bot.store.schema import outbox
-from bot.store.visitors import engine_for
+from bot.store.database import Database
 
 LEASE_SECONDS = 120.0
 BACKOFF_CAP = 3600.0
@@ -46,8 +46,8 @@ def backoff(attempts: int) -> float:
 
 
 class Outbox:
-    def __init__(self, url: str) -> None:
-        self.engine = engine_for(url)
+    def __init__(self, database: Database) -> None:
+        self.engine = database.engine
 
     def add(self, kind: str, payload: Mapping[str, Any], now: Optional[float] = None) -> None:
         now = time.time() if now is None else now

@@ -1,4 +1,8 @@
-"""Tables of the visitor store (SQLAlchemy Core; SQLite by default, PostgreSQL in production)."""
+"""Tables of the store (SQLAlchemy Core; SQLite by default, PostgreSQL in production).
+
+A change here needs a migration in `bot/store/migrations/versions/`; a test
+compares the migrated schema with these tables.
+"""
 from __future__ import annotations
 
 from sqlalchemy import BigInteger, Boolean, Column, Float, Index, Integer, MetaData, Table, Text
@@ -65,6 +69,7 @@ Index("ux_dc_meetings_agent_start", meetings.c.agent_email, meetings.c.start_at,
       postgresql_where=meetings.c.status.in_(["booked", "rescheduled"]),
       sqlite_where=meetings.c.status.in_(["booked", "rescheduled"]))
 Index("ix_dc_meetings_start", meetings.c.start_at)
+Index("ix_dc_meetings_agent", meetings.c.agent_email, meetings.c.start_at)  # an agent's feed
 
 meeting_history = Table(
     "dc_meeting_history", metadata,

@@ -11,20 +11,11 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-from sqlalchemy import create_engine, event, select
-from sqlalchemy.engine import Engine
+from sqlalchemy import select
 
-from bot.store.schema import cookies, metadata, visitors
-
-
-@dataclass(frozen=True)
-class Visitor:
-    """A known lead: Marketo id, email and contract fields (`person.*`, `company.*`)."""
-
-    lead_id: int
-    email: Optional[str]
-    attributes: Mapping[str, Any]
-    updated_at: Optional[str] = None
+from bot.core.visitors import Visitor
+from bot.store.database import Database
+from bot.store.schema import cookies, sync_state, visitors
 
 
 Row = Tuple[int, Optional[str], str, Optional[str]]  # lead_id, email, attributes JSON, updated_at
@@ -35,49 +26,12 @@ def normal_email(email: Optional[str]) -> Optional[str]:
     return email or None
 
 
-def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")      # readers do not wait for an import
-    cursor.execute("PRAGMA synchronous=NORMAL")    # durable at checkpoints, safe with WAL
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.close()
-
-
-_engines: Dict[str, Engine] = {}
-_engines_lock = threading.Lock()
-
-
-def engine_for(url: str) -> Engine:
-    """One engine per URL and process; creates the tables on first use."""
-    with _engines_lock:
-        engine = _engines.get(url)
-        if engine is None:
-            if url.startswith("sqlite:///"):
-                from pathlib import Path
-
-                Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-            engine = create_engine(url, future=True, pool_pre_ping=not url.startswith("sqlite"))
-            if engine.dialect.name == "sqlite":
-                event.listen(engine, "connect", sqlite_pragmas)
-            metadata.create_all(engine)
-            _engines[url] = engine
-        return engine
-
-
-def dispose_engine(url: str) -> None:
-    """Close the pooled connections of `url` (tests drop their databases)."""
-    with _engines_lock:
-        engine = _engines.pop(url, None)
-    if engine is not None:
-        engine.dispose()
-
-
 class VisitorStore:
-    """Read and write visitors in the store at `url`."""
+    """Read and write visitors in the store."""
 
-    def __init__(self, url: str) -> None:
-        self.engine = engine_for(url)
-        self.dialect = self.engine.dialect.name
+    def __init__(self, database: Database) -> None:
+        self.engine = database.engine
+        self.dialect = database.dialect
 
     # --- writing ------------------------------------------------------------
     def upsert_rows(self, rows: Sequence[Row], state: Optional[Tuple[str, str]] = None) -> None:
@@ -158,7 +112,6 @@ class VisitorStore:
         return self._visitor(row) if row else None
 
     def load_state(self, key: str) -> Optional[Dict[str, Any]]:
-        from bot.store.schema import sync_state
 
         with self.engine.connect() as connection:
             value = connection.execute(select(sync_state.c.value).where(sync_state.c.key == key)).scalar()

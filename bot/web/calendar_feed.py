@@ -8,31 +8,17 @@ agent's email with DYNCHAT_FEED_SECRET (feeds are off without a secret).
 """
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 import time
-from typing import Any, Awaitable, Callable, Optional
+from typing import Any, Awaitable, Callable, Dict
 
 from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 
-from bot.config import settings
-
-
-def feed_token(email: str, secret: str) -> str:
-    digest = hmac.new(secret.encode(), email.lower().encode(), hashlib.sha256).digest()
-    return base64.b32encode(digest[:20]).decode().lower().rstrip("=")
-
-
-def invitation_url(meeting_id: str) -> str:
-    return f"{settings().public_url.rstrip('/')}/webhooks/calendar/invitation/{meeting_id}.ics"
-
-
-def feed_url(email: str) -> Optional[str]:
-    secret = settings().feed_secret
-    return f"{settings().public_url.rstrip('/')}/webhooks/calendar/feed/{feed_token(email, secret)}.ics" if secret else None
+from bot import app
+from bot.calendars import local
+from bot.core.agents import Agent
 
 
 class CalendarFeedInput(InputChannel):
@@ -43,14 +29,10 @@ class CalendarFeedInput(InputChannel):
         return "calendar"
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        from bot.calendars import local
-        from bot.meetings.booking import Meetings
-        from bot.meetings.chat import configured_routing
-
         feeds = Blueprint("dynchat_calendar_feed", __name__)
 
-        def agents():
-            routing = configured_routing()
+        def agents() -> Dict[str, Agent]:
+            routing = app.services().routing.current()
             return {a.email: a for a in routing.agents} if routing else {}
 
         def ics(text: str) -> response.HTTPResponse:
@@ -59,7 +41,7 @@ class CalendarFeedInput(InputChannel):
         @feeds.get("/invitation/<filename>")
         async def invitation(_request: Request, filename: str):
             meeting_id = filename[:-4] if filename.endswith(".ics") else ""
-            meeting = Meetings(settings().database_url).get(meeting_id) if meeting_id else None
+            meeting = await app.services().run_blocking(app.services().meetings.get, meeting_id) if meeting_id else None
             agent = agents().get(meeting.agent_email) if meeting else None
             if meeting is None or agent is None:
                 return response.text("not found", status=404)
@@ -68,11 +50,12 @@ class CalendarFeedInput(InputChannel):
         @feeds.get("/feed/<filename>")
         async def feed(_request: Request, filename: str):
             token = filename[:-4] if filename.endswith(".ics") else ""
-            secret = settings().feed_secret
+            secret = app.services().settings.feed_secret
             match = next((a for email, a in agents().items()
-                          if secret and token and hmac.compare_digest(feed_token(email, secret), token)), None)
+                          if secret and token and hmac.compare_digest(local.feed_token(email, secret), token)), None)
             if match is None:
                 return response.text("not found", status=404)
-            return ics(local.feed(match, Meetings(settings().database_url).list(agent=match.email), time.time()))
+            meetings = await app.services().run_blocking(app.services().meetings.list, None, match.email)
+            return ics(local.feed(match, meetings, time.time()))
 
         return feeds

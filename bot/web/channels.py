@@ -12,7 +12,7 @@ from typing import Any, Awaitable, Callable
 
 from rasa.core.channels import channel, rest, socketio
 
-from bot.dialogues.naming import START_INTENT
+from bot.core.naming import START_INTENT
 
 SESSION_START = "/session_start"
 OnNewMessage = Callable[[channel.UserMessage], Awaitable[Any]]

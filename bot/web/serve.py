@@ -18,7 +18,7 @@ from typing import Dict, List, Optional
 import yaml
 
 from bot.config import Settings
-from bot.store.visitors import engine_for
+from bot.store.database import Database
 
 
 @dataclass
@@ -110,7 +110,9 @@ def run(settings: Settings, model: Path, startup_timeout: float = 300) -> int:
     env: Dict[str, str] = dict(os.environ)
     env["DYNCHAT_BUILD"] = str(settings.build)
     env[TRACKER_STORE_URL] = settings.database_url
-    engine_for(settings.database_url)  # the database (and the SQLite file's WAL mode) before Rasa opens it
+    database = Database(settings.database_url)  # the schema (and the SQLite file's WAL mode) before Rasa opens it
+    database.upgrade()
+    database.dispose()
     env.setdefault("SANIC_HOST", settings.host)
     env.setdefault("RASA_TELEMETRY_ENABLED", "false")  # no usage or crash reports leave the machine
     if settings.marketo_emulator:

@@ -26,7 +26,7 @@ from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy import event
 from sqlalchemy.pool import QueuePool
 
-from bot.store.visitors import sqlite_pragmas
+from bot.store.database import sqlite_pragmas
 
 if TYPE_CHECKING:
     from rasa.shared.core.events import Event

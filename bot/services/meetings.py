@@ -12,13 +12,15 @@ from typing import Optional, Tuple
 
 from bot.calendars.base import CalendarError, CreatedEvent
 from bot.calendars.providers import Calendars
-from bot.meetings.booking import BookingRequest, BookingResult, Meeting, Meetings
+from bot.core.agents import Routing
+from bot.core.meetings import ACTIVE, BookingRequest, Meeting
+from bot.store.meetings import BookingResult, Meetings
 from bot.routing.router import Choice
 
 logger = logging.getLogger(__name__)
 
 
-def book(store: Meetings, routing, calendars: Calendars, request: BookingRequest,
+def book(store: Meetings, routing: Routing, calendars: Calendars, request: BookingRequest,
          now: Optional[float] = None) -> Tuple[BookingResult, Optional[CreatedEvent]]:
     end = request.start_at + request.duration_minutes * 60
     external = calendars.busy(list(routing.agents), (request.start_at - 3600, end + 3600))
@@ -37,9 +39,9 @@ def book(store: Meetings, routing, calendars: Calendars, request: BookingRequest
     return result, created
 
 
-def cancel(store: Meetings, routing, calendars: Calendars, meeting_id: str, why: str) -> Optional[Meeting]:
+def cancel(store: Meetings, routing: Routing, calendars: Calendars, meeting_id: str, why: str) -> Optional[Meeting]:
     meeting = store.get(meeting_id)
-    if meeting is None or meeting.status not in ("booked", "rescheduled"):
+    if meeting is None or meeting.status not in ACTIVE:
         return meeting
     agent = next((a for a in routing.agents if a.email == meeting.agent_email), None)
     if agent is not None:
@@ -50,7 +52,7 @@ def cancel(store: Meetings, routing, calendars: Calendars, meeting_id: str, why:
     return store.cancel(meeting_id, why)
 
 
-def reschedule(store: Meetings, routing, calendars: Calendars, meeting_id: str, start: int,
+def reschedule(store: Meetings, routing: Routing, calendars: Calendars, meeting_id: str, start: int,
                now: Optional[float] = None) -> Optional[Meeting]:
     """Move a meeting to a new time with the same agent; None when they are not free then."""
     meeting = store.get(meeting_id)
@@ -70,7 +72,7 @@ def reschedule(store: Meetings, routing, calendars: Calendars, meeting_id: str, 
     return moved
 
 
-def reassign(store: Meetings, routing, calendars: Calendars, meeting_id: str,
+def reassign(store: Meetings, routing: Routing, calendars: Calendars, meeting_id: str,
              to: Optional[str] = None) -> Tuple[Optional[Meeting], Choice]:
     """Move a meeting to another agent: their calendar gets the event, the old one loses it."""
     before = store.get(meeting_id)

@@ -20,42 +20,12 @@ from sqlalchemy import and_, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from bot.calendars.availability import Interval, is_free, local_date
-from bot.routing.agents import Agent
-from bot.routing.router import Choice, PoolState, Rule, choose, credit_back
+from bot.core.agents import Agent, Rule
+from bot.core.meetings import ACTIVE, BookingRequest, Interval, Meeting, MeetingStatus
+from bot.routing.availability import is_free, local_date
+from bot.routing.router import Choice, PoolState, choose, credit_back
 from bot.store.schema import meeting_history, meetings, routing_state
-from bot.store.visitors import engine_for
-
-ACTIVE = ("booked", "rescheduled")
-
-
-@dataclass(frozen=True)
-class Meeting:
-    id: str
-    agent_email: str
-    lead_email: Optional[str]
-    start_at: int
-    end_at: int
-    status: str
-    calendar: str
-    reason: str
-    pool: Optional[str] = None
-    event_id: Optional[str] = None
-    join_url: Optional[str] = None
-    lead_id: Optional[int] = None
-    conversation: Optional[str] = None
-
-
-@dataclass(frozen=True)
-class BookingRequest:
-    start_at: int
-    duration_minutes: int
-    lead_email: Optional[str]
-    facts: Mapping[str, Any] = field(default_factory=dict)   # person.*/company.* for account and rule routing
-    routing: Any = "round_robin"
-    lead_id: Optional[int] = None
-    conversation: Optional[str] = None
-
+from bot.store.database import Database
 
 @dataclass
 class BookingResult:
@@ -63,14 +33,16 @@ class BookingResult:
     choice: Choice
 
 
-def _meeting(row: Any) -> Meeting:
-    return Meeting(row.id, row.agent_email, row.lead_email, row.start_at, row.end_at, row.status, row.calendar,
+def _meeting(row: Any, now: Optional[float] = None) -> Meeting:
+    """A stored meeting; with `now`, an active one that has ended reads as past."""
+    status = MeetingStatus.PAST.value if now is not None and row.status in ACTIVE and row.end_at <= now else row.status
+    return Meeting(row.id, row.agent_email, row.lead_email, row.start_at, row.end_at, status, row.calendar,
                    row.reason, row.pool, row.event_id, row.join_url, row.lead_id, row.conversation)
 
 
 class Meetings:
-    def __init__(self, url: str) -> None:
-        self.engine = engine_for(url)
+    def __init__(self, database: Database) -> None:
+        self.engine = database.engine
 
     # --- routing state ---------------------------------------------------------
     def _lock(self, connection: Connection) -> None:
@@ -137,15 +109,22 @@ class Meetings:
             row = connection.execute(select(meetings).where(meetings.c.id == meeting_id)).first()
         return _meeting(row) if row else None
 
-    def list(self, status: Optional[str] = None, agent: Optional[str] = None, now: Optional[float] = None) -> List[Meeting]:
-        self.mark_past(now)
+    def list(self, status: Optional[str] = None, agent: Optional[str] = None,
+             now: Optional[float] = None) -> List[Meeting]:
+        """Meetings by start time; an active meeting that has ended reads as `past` (nothing is written)."""
+        now = time.time() if now is None else now
+        ended = and_(meetings.c.status.in_(ACTIVE + (MeetingStatus.PAST.value,)), meetings.c.end_at <= now)
         query = select(meetings).order_by(meetings.c.start_at, meetings.c.id)
-        if status:
+        if status == MeetingStatus.PAST:
+            query = query.where(ended)
+        elif status in ACTIVE:
+            query = query.where(and_(meetings.c.status == status, meetings.c.end_at > now))
+        elif status:
             query = query.where(meetings.c.status == status)
         if agent:
             query = query.where(meetings.c.agent_email == agent.lower())
         with self.engine.connect() as connection:
-            return [_meeting(row) for row in connection.execute(query).all()]
+            return [_meeting(row, now) for row in connection.execute(query).all()]
 
     def history(self, meeting_id: str) -> List[Tuple[float, str, str]]:
         with self.engine.connect() as connection:
@@ -153,20 +132,12 @@ class Meetings:
                                       .order_by(meeting_history.c.id)).all()
         return [(row.at, row.status, row.note) for row in rows]
 
-    def mark_past(self, now: Optional[float] = None) -> None:
-        now = time.time() if now is None else now
-        with self.engine.begin() as connection:
-            ended = connection.execute(select(meetings.c.id).where(and_(
-                meetings.c.status.in_(ACTIVE), meetings.c.end_at <= now))).scalars().all()
-            for meeting_id in ended:
-                self._set_status(connection, meeting_id, "past", "the meeting time has passed", now)
-
     def counts(self) -> Dict[str, int]:
         """Active and past meetings per agent (for `dynchat routing show`)."""
         result: Dict[str, int] = {}
         with self.engine.connect() as connection:
             for row in connection.execute(select(meetings.c.agent_email).where(
-                    meetings.c.status.in_(ACTIVE + ("past",)))).all():
+                    meetings.c.status.in_(ACTIVE + (MeetingStatus.PAST.value,)))).all():
                 result[row.agent_email] = result.get(row.agent_email, 0) + 1
         return result
 

@@ -14,8 +14,8 @@ import datetime
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 from zoneinfo import ZoneInfo
 
-from bot.calendars.base import Interval
-from bot.routing.agents import Agent
+from bot.core.agents import Agent
+from bot.core.meetings import Interval
 
 UTC = datetime.timezone.utc
 

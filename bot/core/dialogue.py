@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
-from bot.dialogues.yamlpos import Pos
+from bot.core.diagnostics import Pos
 
 CARD_KINDS = ("message", "question", "capture", "branch", "meeting", "goal")
 CAPTURE_TYPES = ("email", "phone", "text")

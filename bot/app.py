@@ -1,0 +1,138 @@
+"""The composition root: every store, client and service of a process, built once from `Settings`.
+
+The action server, the Rasa-side plug-ins (NLG, the calendar feed) and the
+CLI each build one `Services` (`services()` builds the process's from the
+environment on first use); tests build their own from their own settings
+and hand them to what they test. Nothing below this module reads
+configuration or keeps a process-wide instance.
+"""
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Dict, Optional, TypeVar
+
+from bot.calendars.google import GoogleCalendar
+from bot.calendars.outlook import OutlookCalendar
+from bot.calendars.providers import Calendars
+from bot.config import Settings, from_environment
+from bot.dialogues.catalog import DialogueCatalog
+from bot.marketo import leads, writeback
+from bot.marketo.client import MarketoClient
+from bot.marketo.fields import load_field_map
+from bot.routing.agents import RoutingFile
+from bot.services.conversation import Conversations
+from bot.services.identify import Identifier
+from bot.services.meeting_chat import MeetingChat
+from bot.store.database import Database
+from bot.store.meetings import Meetings
+from bot.store.outbox import Outbox
+from bot.store.visitors import VisitorStore
+
+T = TypeVar("T")
+
+
+class Services:
+    """What a process of ours works with; parts that touch files or the network are built on first use."""
+
+    def __init__(self, settings: Settings, database: Optional[Database] = None) -> None:
+        self.settings = settings
+        self.database = database or Database(settings.database_url)
+        self._lock = threading.Lock()
+        self._executor: Optional[ThreadPoolExecutor] = None
+
+    # --- stores ---------------------------------------------------------------
+    @functools.cached_property
+    def visitors(self) -> VisitorStore:
+        return VisitorStore(self.database)
+
+    @functools.cached_property
+    def meetings(self) -> Meetings:
+        return Meetings(self.database)
+
+    @functools.cached_property
+    def outbox(self) -> Outbox:
+        return Outbox(self.database)
+
+    # --- configuration files ----------------------------------------------------
+    @functools.cached_property
+    def catalog(self) -> DialogueCatalog:
+        return DialogueCatalog(self.settings.manifest)
+
+    @functools.cached_property
+    def routing(self) -> RoutingFile:
+        return RoutingFile(self.settings.agents, self.settings.accounts)
+
+    @functools.cached_property
+    def field_map(self) -> Dict[str, str]:
+        return load_field_map(self.settings.field_map)
+
+    # --- integrations -------------------------------------------------------------
+    @functools.cached_property
+    def marketo(self) -> Optional[MarketoClient]:
+        """The Marketo client, or None when MARKETO_BASE_URL, _CLIENT_ID and _CLIENT_SECRET are not all set."""
+        config = leads.config_from(self.settings.marketo)
+        return MarketoClient(config) if config else None
+
+    @functools.cached_property
+    def calendars(self) -> Calendars:
+        """Google: GOOGLE_SERVICE_ACCOUNT_FILE (and GOOGLE_CALENDAR_BASE_URL).
+        Outlook: MS_TENANT_ID, MS_CLIENT_ID, MS_CLIENT_SECRET (and MS_AUTHORITY_HOST, MS_GRAPH_URL, MS_CA_BUNDLE)."""
+        google = outlook = None
+        if self.settings.google_key:
+            info = json.loads(self.settings.google_key.read_text(encoding="utf-8"))
+            google = GoogleCalendar(info, base_url=self.settings.google_url)
+        ms = self.settings.microsoft
+        if all(ms.get(key) for key in ("MS_TENANT_ID", "MS_CLIENT_ID", "MS_CLIENT_SECRET")):
+            outlook = OutlookCalendar(ms["MS_TENANT_ID"], ms["MS_CLIENT_ID"], ms["MS_CLIENT_SECRET"],
+                                      authority_host=ms.get("MS_AUTHORITY_HOST", "https://login.microsoftonline.com"),
+                                      graph_url=ms.get("MS_GRAPH_URL", "https://graph.microsoft.com"),
+                                      verify=ms.get("MS_CA_BUNDLE", True))
+        return Calendars(google, outlook)
+
+    @functools.cached_property
+    def writeback(self) -> writeback.WriteBack:
+        return writeback.WriteBack(self.outbox, self.marketo, writeback.activity_type_ids(self.settings.marketo))
+
+    # --- services -------------------------------------------------------------------
+    @functools.cached_property
+    def identifier(self) -> Identifier:
+        return Identifier(self.visitors, self.marketo, self.field_map)
+
+    @functools.cached_property
+    def conversations(self) -> Conversations:
+        return Conversations(self.identifier, self.writeback, self.routing, self.field_map)
+
+    @functools.cached_property
+    def meeting_chat(self) -> MeetingChat:
+        return MeetingChat(self.meetings, self.routing, self.calendars, self.settings.public_url)
+
+    # --- blocking work from async code -----------------------------------------------
+    async def run_blocking(self, function: Callable[..., T], *args: Any) -> T:
+        """Run `function` on the services' thread pool (DYNCHAT_ACTION_THREADS threads), not the event loop."""
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(self.settings.action_threads, thread_name_prefix="dynchat")
+        return await asyncio.get_running_loop().run_in_executor(self._executor, functools.partial(function, *args))
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False)
+        self.database.dispose()
+
+
+_process: Optional[Services] = None
+_process_lock = threading.Lock()
+
+
+def services() -> Services:
+    """The process's services, built from the environment on first use (action server, Rasa plug-ins)."""
+    global _process
+    with _process_lock:
+        if _process is None:
+            _process = Services(from_environment(os.environ))
+        return _process

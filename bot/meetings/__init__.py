@@ -1,1 +1,0 @@
-"""Meetings: records with statuses and history, booked through the router without double booking."""

@@ -1,0 +1,100 @@
+"""One step of a conversation with its I/O: dialogue decisions, who the visitor is, write-back.
+
+The step action hands in what Rasa's tracker says as plain data and gets a
+`Decision` back; the pure dialogue logic stays in `bot.dialogues.runtime`,
+and this service adds the edges: the visitor store, Marketo and the outbox.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Collection, Dict, Mapping, Optional
+
+from bot.core import naming
+from bot.core.dialogue import Dialogue
+from bot.dialogues import runtime
+from bot.dialogues.flow import Entry
+from bot.marketo import leads
+from bot.marketo.writeback import WriteBack
+from bot.routing.agents import RoutingFile
+from bot.services.identify import Identifier, known_slots
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What the tracker says when the step action runs."""
+
+    sender: str
+    latest_intent: Optional[str]
+    slots: Mapping[str, Any]
+    visit: Mapping[str, Any]                      # the widget's metadata for this visit
+    declared_slots: Collection[str] = field(default_factory=tuple)
+
+    @property
+    def cookie(self) -> Optional[str]:
+        value = self.visit.get("mkto_trk")
+        return str(value) if value else None
+
+
+class Conversations:
+    def __init__(self, identifier: Identifier, writeback: WriteBack, routing: RoutingFile,
+                 field_map: Mapping[str, str]) -> None:
+        self.identifier, self.writeback, self.routing, self.field_map = identifier, writeback, routing, field_map
+
+    def step(self, entry: Entry, dialogues: Mapping[str, Dialogue], turn: Turn) -> runtime.Decision:
+        """Decide the step, identify the visitor where it matters, and write back what happened."""
+        if entry.kind == "start":
+            decision = self._start(dialogues, turn)
+        else:
+            decision = runtime.step(entry, dialogues, turn.slots, meetings=self.routing.current() is not None)
+            runtime.note_engagement(decision, entry.dialogue, turn.slots,
+                                    responded=turn.latest_intent != naming.START_INTENT)
+            typed = decision.slots.get(naming.field_slot("person.email")) if entry.kind == "captured" else None
+            if typed and not turn.slots.get("dc_known"):
+                known = self._typed_email(turn, typed)
+                decision.slots.update(known)
+                if known:
+                    decision.events.insert(0, ("triggered", {"dialogue": turn.slots.get("dc_dialogue") or ""}))
+        lead_id = decision.slots.get("dc_lead_id", turn.slots.get("dc_lead_id"))
+        self.writeback.chat_events(decision.events, lead_id)
+        if lead_id is not None and entry.kind == "captured":
+            self._update_lead(turn, decision)
+        for line in decision.log:
+            logger.info("%s: %s", turn.sender, line)
+        return decision
+
+    def _start(self, dialogues: Mapping[str, Dialogue], turn: Turn) -> runtime.Decision:
+        prefer = None if turn.latest_intent == naming.START_INTENT else turn.slots.get("dc_dialogue")
+        visitor = self.identifier.identify_visit(turn.visit)
+        decision = runtime.start(dialogues, turn.visit, turn.slots.get("dc_completed") or [], prefer,
+                                 visitor.attributes if visitor else None)
+        if visitor:
+            decision.slots.update(known_slots(visitor, turn.declared_slots))
+        return decision
+
+    def _typed_email(self, turn: Turn, email: str) -> Dict[str, Any]:
+        """A typed email of a known lead makes the visit known and ties the cookie to the lead;
+        an email nobody knows becomes a new lead in Marketo."""
+        visitor = self.identifier.identify(email=email)
+        if visitor is None:
+            captured = runtime.facts_from_slots({**turn.slots, naming.field_slot("person.email"): email})
+            self.writeback.new_lead(leads.marketo_record(captured, self.field_map), turn.cookie)
+            return {}
+        if turn.cookie:
+            self.identifier.store.associate_cookie(turn.cookie, visitor.lead_id)
+            self.writeback.visitor_identified(visitor.lead_id, turn.cookie)
+        logger.info("%s: identified as lead %s by the email they typed", turn.sender, visitor.lead_id)
+        slots = known_slots(visitor, turn.declared_slots)
+        slots.pop(naming.field_slot("person.email"), None)  # keep what the visitor typed
+        return slots
+
+    def _update_lead(self, turn: Turn, decision: runtime.Decision) -> None:
+        """A known visitor told us something new: update their lead in Marketo (by email)."""
+        slots = {**turn.slots, **decision.slots}
+        captured = [details["field"] for event, details in decision.events if event == "captured"]
+        email = slots.get(naming.field_slot("person.email"))
+        if captured and email:
+            fields = {name: slots.get(naming.field_slot(name)) for name in captured}
+            self.writeback.new_lead(leads.marketo_record({**fields, "person.email": email}, self.field_map), None)

@@ -1,0 +1,165 @@
+"""The meeting card in the conversation: propose times, book, confirm, cancel, reschedule.
+
+`handle` decides from plain data what the meeting action says and stores;
+it reads and writes the meetings store (the I/O edge) and leaves Rasa
+events to the action.
+"""
+from __future__ import annotations
+
+import datetime
+import logging
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from bot.calendars import local
+from bot.calendars.providers import Calendars
+from bot.core import naming
+from bot.core.agents import Agent, Routing
+from bot.core.dialogue import Card, Dialogue
+from bot.core.meetings import ACTIVE, BookingRequest
+from bot.dialogues.runtime import facts_from_slots, validate_capture
+from bot.routing.agents import RoutingFile
+from bot.routing.availability import describe, free_slots
+from bot.services import meetings as service
+from bot.store.meetings import Meetings
+
+logger = logging.getLogger(__name__)
+
+SHOWN = 5            # times per message
+HORIZON_DAYS = 14
+MORE = {"en": "More times", "sv": "Fler tider"}
+
+
+@dataclass
+class MeetingReply:
+    messages: List[Tuple[str, Dict[str, Any]]] = field(default_factory=list)  # (response, kwargs)
+    slots: Dict[str, Any] = field(default_factory=dict)
+    done: bool = False          # the card is finished: the flow goes on after it
+    ask_email: bool = False     # start the form that asks for the invitation's email
+    events: List[Tuple[str, Dict[str, Any]]] = field(default_factory=list)
+
+
+def _eligible(agents: Sequence[Agent], routing: Any) -> List[Agent]:
+    if isinstance(routing, Mapping) and routing.get("agent"):
+        return [a for a in agents if a.email == str(routing["agent"]).lower()]
+    if isinstance(routing, Mapping) and routing.get("team"):
+        return [a for a in agents if routing["team"] in a.teams]
+    return list(agents)
+
+
+def free_times(store: Meetings, calendars: Calendars, agents: Sequence[Agent], minutes: int, now: int) -> List[int]:
+    """Start times when at least one of `agents` is free, for the next two weeks."""
+    window = (now, now + HORIZON_DAYS * 86400)
+    busy = store.busy_between(window[0] - 86400, window[1] + 86400)
+    for email, spans in calendars.busy(agents, window).items():
+        busy.setdefault(email, []).extend(spans)
+    starts = set()
+    for agent in agents:
+        starts.update(free_slots(agent, window, busy.get(agent.email, []), now, duration_minutes=minutes,
+                                 step_minutes=30))
+    return sorted(starts)
+
+
+class MeetingChat:
+    """The meeting card's turns, over the meetings store, the routing file and the agents' calendars."""
+
+    def __init__(self, store: Meetings, routing: RoutingFile, calendars: Calendars, public_url: str) -> None:
+        self.store, self.routing, self.calendars, self.public_url = store, routing, calendars, public_url
+
+    def _propose(self, reply: MeetingReply, routing: Routing, card: Card, offset: int, zone: str,
+                 locale: str, now: int, response: str = "utter_dc_meeting_pick") -> MeetingReply:
+        minutes = card.meeting["duration_seconds"] // 60
+        times = free_times(self.store, self.calendars, _eligible(routing.agents, card.meeting["routing"]), minutes, now)
+        if not times:
+            reply.messages.append(("utter_dc_meeting_none", {}))
+            reply.done = True
+            return reply
+        shown = times[offset:offset + SHOWN] or times[:SHOWN]
+        buttons = [{"title": describe(start, zone), "payload": f'/dc_meeting{{"{naming.SLOT_ENTITY}": "{start}"}}'}
+                   for start in shown]
+        if len(times) > offset + SHOWN:
+            buttons.append({"title": MORE.get(locale, MORE["en"]), "payload": "/dc_meeting_more"})
+        reply.messages.append((response, {"buttons": buttons, "timezone": zone}))
+        reply.slots["dc_meeting_offset"] = offset if times[offset:offset + SHOWN] else 0
+        return reply
+
+    def handle(self, dialogue: Dialogue, card: Card, intent: Optional[str], after_email_form: bool,
+               slots: Mapping[str, Any], visit: Mapping[str, Any], conversation: str,
+               now: Optional[int] = None) -> MeetingReply:
+        """What the meeting action does for this turn of the meeting card."""
+        now = int(time.time()) if now is None else now
+        reply = MeetingReply(slots={"dc_meeting_card": naming.goto_value(dialogue.id, card.id)})
+        routing = self.routing.current()
+        zone = str(visit.get("timezone") or "UTC")
+        locale = str(slots.get("dc_locale") or dialogue.locale)
+        store = self.store
+        if routing is None:
+            reply.messages.append(("utter_dc_meeting_unavailable", {}))
+            reply.done = True
+            return reply
+        if intent in ("dc_meeting_cancel", "dc_meeting_reschedule"):
+            meeting = store.get(str(slots.get("dc_meeting_id") or ""))
+            if meeting is None or meeting.status not in ACTIVE:
+                reply.messages.append(("utter_dc_meeting_nothing_to_cancel", {}))
+                return reply
+            if intent == "dc_meeting_reschedule":  # same agent, another time: propose their free times
+                reply.slots["dc_rescheduling"] = meeting.id
+                agent_only = {**card.meeting, "routing": {"agent": meeting.agent_email}}
+                return self._propose(reply, routing, _with_meeting(card, agent_only), 0, zone, locale, now)
+            service.cancel(store, routing, self.calendars, meeting.id, "cancelled by the visitor in the chat")
+            reply.messages.append(("utter_dc_meeting_cancelled", {"time": describe(meeting.start_at, zone),
+                                                                 "timezone": zone}))
+            reply.slots["dc_meeting_id"] = None
+            return reply
+        if intent == "dc_meeting_more":
+            return self._propose(reply, routing, card, int(slots.get("dc_meeting_offset") or 0) + SHOWN,
+                                 zone, locale, now)
+        chosen = slots.get("dc_slot")
+        if intent != "dc_meeting" and not after_email_form or not chosen or not str(chosen).isdigit():
+            return self._propose(reply, routing, card, 0, zone, locale, now)
+        moving = slots.get("dc_rescheduling")
+        if moving:
+            moved = service.reschedule(store, routing, self.calendars, str(moving), int(chosen), now=now)
+            if moved is None:  # that time went meanwhile: the same agent's next free times
+                original = store.get(str(moving))
+                same_agent = {"agent": original.agent_email} if original else card.meeting["routing"]
+                return self._propose(reply, routing, _with_meeting(card, {**card.meeting, "routing": same_agent}),
+                                     0, zone, locale, now, response="utter_dc_meeting_taken")
+            reply.messages.append(("utter_dc_meeting_moved", {"time": describe(moved.start_at, zone), "timezone": zone}))
+            reply.slots.update({"dc_rescheduling": None, "dc_slot": None})
+            return reply
+        email = validate_capture("email", slots.get(naming.field_slot("person.email")) or "")
+        if email is None:
+            if after_email_form:
+                reply.messages.append(("utter_dc_invalid_email", {}))
+            reply.slots[naming.field_slot("person.email")] = None
+            reply.ask_email = True
+            return reply
+        request = BookingRequest(int(chosen), card.meeting["duration_seconds"] // 60, email,
+                                 facts_from_slots({**slots, naming.field_slot("person.email"): email}),
+                                 card.meeting["routing"], slots.get("dc_lead_id"), conversation)
+        result, created = service.book(store, routing, self.calendars, request, now=now)
+        logger.info("%s: meeting %s: %s", conversation, "booked" if result.meeting else "not booked", result.choice.reason)
+        if result.meeting is None:
+            return self._propose(reply, routing, card, 0, zone, locale, now, response="utter_dc_meeting_taken")
+        agent = next(a for a in routing.agents if a.email == result.meeting.agent_email)
+        reply.messages.append(("utter_dc_meeting_booked", {"time": describe(result.meeting.start_at, zone),
+                                                           "timezone": zone, "agent": agent.name, "email": email}))
+        if created is not None and created.join_url:
+            reply.messages.append(("utter_dc_meeting_link", {"link": created.join_url}))
+        if agent.calendar == "local":  # no calendar sends it: offer the invitation to add
+            reply.messages.append(("utter_dc_meeting_invitation",
+                                   {"link": local.invitation_url(self.public_url, result.meeting.id)}))
+        reply.slots.update({"dc_meeting_id": result.meeting.id, "dc_slot": None, naming.field_slot("person.email"): email})
+        if card.meeting.get("write_agent_to"):
+            reply.slots[naming.field_slot(card.meeting["write_agent_to"])] = agent.email
+        start = datetime.datetime.fromtimestamp(result.meeting.start_at, datetime.timezone.utc)
+        reply.events.append(("meeting", {"dialogue": dialogue.id, "agent": agent.email,
+                                         "start": start.strftime("%Y-%m-%dT%H:%M:%SZ"), "meeting": result.meeting.id}))
+        reply.done = True
+        return reply
+
+
+def _with_meeting(card: Card, meeting: Mapping[str, Any]) -> Card:
+    return replace(card, meeting=dict(meeting))
