@@ -11,8 +11,15 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import (ActionExecuted, ActiveLoop, FollowupAction, Restarted, SlotSet, UserUttered,
-                             UserUtteranceReverted)
+from rasa_sdk.events import (
+    ActionExecuted,
+    ActiveLoop,
+    FollowupAction,
+    Restarted,
+    SlotSet,
+    UserUtteranceReverted,
+    UserUttered,
+)
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import app

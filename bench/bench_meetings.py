@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.routing.availability import free_slots  # noqa: E402
 from bot.core.agents import Agent  # noqa: E402
+from bot.routing.availability import free_slots  # noqa: E402
 from bot.routing.router import PoolState, rotate  # noqa: E402
 
 ZONES = ["Europe/Stockholm", "America/New_York", "Europe/London", "Asia/Tokyo", "Australia/Sydney"]
@@ -53,7 +53,7 @@ def bench_router(decisions: int = 100_000) -> dict:
     began = time.perf_counter()
     for _ in range(decisions):
         unavailable = {team[rng.randrange(10)].email}
-        state = rotate(team, state, lambda a: "busy" if a.email in unavailable else None, "all").state
+        state = rotate(team, state, lambda a, unavailable=unavailable: "busy" if a.email in unavailable else None, "all").state
     elapsed = time.perf_counter() - began
     return {"per_second": decisions / elapsed}
 

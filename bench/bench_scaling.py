@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_dialogues import latency_figures, load, ours_conversation, serve_stock, stock_conversation  # noqa: E402
+
 from tests import e2e_support  # noqa: E402
 from tests.dialogue_generator import write_dialogues  # noqa: E402
 
@@ -169,7 +170,7 @@ def main() -> None:
         stock_server = None
         try:
             targets: Dict[str, Tuple[str, Callable]] = {}
-            for (figures, env), count in zip(trained, counts):
+            for (_figures, env), count in zip(trained, counts):
                 running.append(e2e_support.start(env))
                 targets[f"{count} dialogues"] = (running[-1].base, ours_conversation)
             port = e2e_support.free_port()

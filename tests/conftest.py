@@ -5,7 +5,7 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import List, Tuple
+from typing import List
 
 import pytest
 

@@ -5,8 +5,8 @@ import sys
 import threading
 
 from bot.core.meetings import BookingRequest
-from bot.store.meetings import Meetings
 from bot.store.database import Database
+from bot.store.meetings import Meetings
 from tests.test_meetings import AGENTS
 
 

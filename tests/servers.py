@@ -59,5 +59,5 @@ def start_server(module: str, port: int, arguments: List[str], server_class=Loop
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
-                raise RuntimeError(f"{module} did not start")
+                raise RuntimeError(f"{module} did not start") from None
             time.sleep(0.1)

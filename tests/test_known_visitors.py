@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 
-from bot.store.visitors import VisitorStore
 from bot.store.database import open_database
+from bot.store.visitors import VisitorStore
 from tests import e2e_support
 from tests.conftest import FIXTURES, PYTHON, ROOT
 

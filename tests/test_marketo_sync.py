@@ -10,8 +10,8 @@ import pytest
 from bot.marketo.client import MarketoClient, MarketoConfig
 from bot.marketo.fields import DEFAULT_FIELD_MAP
 from bot.marketo.sync import LeadSync, SyncError, SyncOptions, describe
-from bot.store.visitors import VisitorStore
 from bot.store.database import open_database
+from bot.store.visitors import VisitorStore
 from tests.conftest import PYTHON, ROOT
 from tests.marketo_support import start_emulator
 

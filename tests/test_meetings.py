@@ -9,8 +9,8 @@ import time
 from bot.calendars import local
 from bot.core.agents import Agent
 from bot.core.meetings import BookingRequest
-from bot.store.meetings import Meetings
 from bot.store.database import open_database
+from bot.store.meetings import Meetings
 from tests.conftest import PYTHON, ROOT
 
 ALWAYS = tuple((day, ((0, 1440),)) for day in range(7))

@@ -7,8 +7,8 @@ import pytest
 
 from bot.marketo import writeback
 from bot.marketo.client import MarketoClient, MarketoConfig
-from bot.store.outbox import Outbox, backoff
 from bot.store.database import open_database
+from bot.store.outbox import Outbox, backoff
 from tests.conftest import FIXTURES, PYTHON, ROOT
 from tests.marketo_support import start_emulator
 

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from rasa.core.policies.memoization import MemoizationPolicy
 from rasa.core.policies.rule_policy import RULES, RulePolicy
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
-from rasa.shared.core.events import ActionExecuted, ActiveLoop, SlotSet, UserUttered, UserUtteranceReverted
+from rasa.shared.core.events import ActionExecuted, ActiveLoop, SlotSet, UserUtteranceReverted, UserUttered
 
 from bot.core import naming
 from bot.dialogues.policy import IndexedRulePolicy, RememberingMemoizationPolicy, _Remembered

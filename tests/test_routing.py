@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import datetime
-from pathlib import Path
 
 import pytest
 
-from bot.routing.availability import describe, free_slots, is_free, working_intervals
 from bot.core.agents import Agent, Rule
-from bot.routing.agents import load_routing, parse_agents
+from bot.routing.agents import load_routing
+from bot.routing.availability import describe, free_slots, is_free, working_intervals
 from bot.routing.router import PoolState, choose, credit_back, rotate, weighted_order
 from tests.conftest import FIXTURES, ROOT, expected_diagnostics
 

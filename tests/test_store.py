@@ -2,15 +2,18 @@
 from __future__ import annotations
 
 import io
+import sqlite3
 import subprocess
 
+import psycopg2
 import pytest
+import sqlalchemy.exc
 
+from bot.core.visitors import Visitor
 from bot.marketo.bulk_csv import ParseResult, RowProblem, import_csv, parse_leads
 from bot.marketo.fields import DEFAULT_FIELD_MAP, FieldMapError, load_field_map, plan_columns
-from bot.core.visitors import Visitor
-from bot.store.visitors import VisitorStore
 from bot.store.database import open_database
+from bot.store.visitors import VisitorStore
 from tests.conftest import FIXTURES, PYTHON, ROOT
 
 MALFORMED = FIXTURES / "marketo" / "leads_malformed.csv"
@@ -57,7 +60,7 @@ def test_duplicate_emails_resolve_to_the_latest_lead(database_url) -> None:
 
 def test_a_failed_batch_leaves_nothing_half_written(database_url) -> None:
     store = VisitorStore(open_database(database_url))
-    with pytest.raises(Exception):
+    with pytest.raises((sqlalchemy.exc.IntegrityError, sqlite3.IntegrityError, psycopg2.IntegrityError)):
         store.upsert_rows([(1, "a@x.test", "{}", None), (2, "b@x.test", None, None)])  # attributes NOT NULL
     assert store.count() == 0
 

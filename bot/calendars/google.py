@@ -21,8 +21,8 @@ from google.auth.transport.requests import AuthorizedSession
 from google.oauth2 import service_account
 
 from bot.calendars.base import CalendarError, CreatedEvent
-from bot.core.meetings import Interval
 from bot.calendars.retry import retry_delay
+from bot.core.meetings import Interval
 
 SCOPES = ["https://www.googleapis.com/auth/calendar"]
 MAX_WINDOW = 90 * 86400

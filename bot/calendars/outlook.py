@@ -19,9 +19,8 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 import msal
 import requests
 
-from bot.calendars.retry import retry_delay
-
 from bot.calendars.base import CalendarError, CreatedEvent
+from bot.calendars.retry import retry_delay
 from bot.core.meetings import Interval
 
 SCOPE = ["https://graph.microsoft.com/.default"]

@@ -6,8 +6,8 @@ from typing import List, Sequence, Tuple
 
 import yaml
 
-from bot.dialogues.compiler import Compiled, compile_dialogues
 from bot.core.diagnostics import Diagnostic
+from bot.dialogues.compiler import Compiled, compile_dialogues
 from bot.dialogues.loader import load_dialogues
 
 

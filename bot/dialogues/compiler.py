@@ -11,14 +11,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 import yaml
 
 from bot.core import naming
-from bot.dialogues.flow import first_action, has_response, waits_after
 from bot.core.diagnostics import Diagnostic
 from bot.core.dialogue import Card, Dialogue, Text
+from bot.dialogues.flow import first_action, has_response, waits_after
 from bot.dialogues.tokens import token_fields
 
 FREE_TEXT_INTENTS = ("greet", "goodbye", "affirm", "deny", "book_meeting", "human", "out_of_scope", "nlu_fallback")

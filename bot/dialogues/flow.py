@@ -6,7 +6,7 @@ must agree with them about which card it is entering. Both read this module.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, Mapping, Optional
+from typing import Mapping, Optional
 
 from bot.core import naming
 from bot.core.dialogue import Card, Dialogue

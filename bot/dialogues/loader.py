@@ -7,15 +7,14 @@ designer's mistake.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
-from bot.dialogues import conditions as cond
+from bot.core.diagnostics import Diagnostic, Pos
 from bot.core.dialogue import CAPTURE_TYPES, CARD_KINDS, VISITOR_KINDS, BranchArm, Card, Dialogue, Option, Text
 from bot.core.naming import option_intent
+from bot.dialogues import conditions as cond
 from bot.dialogues.tokens import token_problems
-from bot.core.diagnostics import Diagnostic, Pos
 from bot.dialogues.yamlpos import LList, LMap, YamlError, load_located
 
 DIALOGUE_ID = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -205,7 +204,7 @@ def _parse_top(data: LMap, check: _FileChecker) -> Optional[Dialogue]:
     check.default_locale = locale
     declared = data.get("locales")
     if declared is not None:
-        if not isinstance(declared, LList) or not all(isinstance(l, str) and LOCALE.match(l) for l in declared):
+        if not isinstance(declared, LList) or not all(isinstance(locale, str) and LOCALE.match(locale) for locale in declared):
             check.error(data.pos_of("locales"), "'locales' must be a list of BCP 47 languages")
             declared = None
     check.locales = set(declared or []) | {locale}
@@ -307,7 +306,7 @@ def _parse_triggers(data: LMap, check: _FileChecker) -> Tuple[Tuple[str, ...], T
             for key in patterns:
                 items = pages.get(key, [])
                 if isinstance(items, str):
-                    items = LList([items]); items.pos = pages.pos_of(key); items.child_pos = {0: pages.pos_of(key)}; items.key_pos = {}
+                    items = LList([items]).placed(pages.pos_of(key), {0: pages.pos_of(key)})
                 if not isinstance(items, list):
                     check.error(pages.pos_of(key), f"'{key}' must be a list of page patterns")
                     continue
@@ -502,7 +501,7 @@ def _parse_branch(raw: LMap, common: Dict[str, Any], check: _FileChecker, stored
 def _parse_meeting(raw: LMap, common: Dict[str, Any], check: _FileChecker, stored: Set[str]) -> Card:
     meeting = raw["meeting"]
     if meeting is None:
-        meeting = LMap(); meeting.pos = raw.pos_of("meeting"); meeting.child_pos = {}; meeting.key_pos = {}
+        meeting = LMap().placed(raw.pos_of("meeting"))
     if not isinstance(meeting, LMap):
         check.error(raw.pos_of("meeting"), "'meeting' must be a map (routing, duration, write_agent_to)")
         return Card(**common)
@@ -510,7 +509,8 @@ def _parse_meeting(raw: LMap, common: Dict[str, Any], check: _FileChecker, store
         check.error(meeting.pos_of_key(key), f"unknown key '{key}' in meeting")
     routing = meeting.get("routing", "round_robin")
     valid_routing = routing in MEETING_ROUTING or (
-        isinstance(routing, dict) and len(routing) == 1 and set(routing) <= {"agent", "team"} and isinstance(next(iter(routing.values())), str)
+        isinstance(routing, dict) and len(routing) == 1 and set(routing) <= {"agent", "team"}
+        and isinstance(next(iter(routing.values())), str)
     )
     if not valid_routing:
         check.error(meeting.pos_of("routing"), "'routing' must be round_robin, rules, {agent: EMAIL} or {team: NAME}")

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from bot.core import naming
+from bot.core.diagnostics import Pos
+from bot.core.dialogue import BranchArm, Card, Dialogue, Option, Text
 from bot.dialogues import conditions
 from bot.dialogues.flow import Entry, after_card
-from bot.core.dialogue import BranchArm, Card, Dialogue, Option, Text
-from bot.core.diagnostics import Pos
 
 PAGE_METADATA = {
     "url": "page_url", "referrer": "page_referrer", "locale": "page_locale",
@@ -274,7 +274,8 @@ def _captured(dialogue: Dialogue, card: Card, slots: Mapping[str, Any], decision
     return _go_on(dialogue, card, {**slots, slot: value}, decision)
 
 
-_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+"
+                    r"@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
 
 
 def validate_capture(kind: str, raw: Any) -> Optional[str]:
@@ -313,7 +314,7 @@ def match_option(text: str, intent: Optional[str], card: Card, locale: Optional[
         labels = {option.label.default, option.value, *(t for _, t in option.label.translations)}
         if typed in {_normal(label) for label in labels}:
             return option
-    starts = [o for o in card.options if any(_normal(l).startswith(typed) for l in
+    starts = [o for o in card.options if any(_normal(label).startswith(typed) for label in
                                                [o.label.for_locale(locale), o.label.default]) and len(typed) >= 3]
     if len(starts) == 1:
         return starts[0]

@@ -4,6 +4,8 @@ from __future__ import annotations
 import re
 from typing import Any, Callable, List, Mapping, Optional, Tuple
 
+from bot.core.naming import field_slot
+
 TOKEN_PREFIXES = ("lead", "person", "company", "page")
 _TOKEN_BODY = re.compile(
     r'^\s*(?P<prefix>[A-Za-z]+)\.(?P<name>[A-Za-z][A-Za-z0-9_]*)\s*(?::\s*"(?P<default>[^"]*)")?\s*$'
@@ -66,6 +68,4 @@ def render(text: str, lookup: Callable[[str], Optional[Any]]) -> str:
 
 
 def render_with_slots(text: str, slots: Mapping[str, Any]) -> str:
-    from bot.core.naming import field_slot
-
     return render(text, lambda field: slots.get(field_slot(field)))

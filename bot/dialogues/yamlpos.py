@@ -6,8 +6,7 @@ with marks; we turn them into plain dicts and lists that carry positions.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import yaml
 
@@ -27,6 +26,11 @@ class Located:
 
     def pos_of_key(self, key: Any) -> Pos:
         return self.key_pos.get(key, self.pos_of(key))
+
+    def placed(self, pos: Pos, child_pos: Optional[Dict[Any, Pos]] = None) -> Any:
+        """This container, put at `pos` (for values a default stands in for)."""
+        self.pos, self.child_pos, self.key_pos = pos, dict(child_pos or {}), {}
+        return self
 
 
 class LMap(dict, Located):

@@ -4,9 +4,9 @@ from __future__ import annotations
 import logging
 from typing import Any, Dict, List, Mapping, Optional
 
+from bot.core.visitors import Visitor
 from bot.marketo.client import MarketoClient, MarketoConfig, MarketoError
 from bot.marketo.fields import contract_field
-from bot.core.visitors import Visitor
 from bot.store.visitors import VisitorStore
 
 logger = logging.getLogger(__name__)

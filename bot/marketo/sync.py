@@ -16,15 +16,15 @@ import hashlib
 import json
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Mapping, Optional
+from typing import Any, Callable, Dict, Mapping, Optional
 
 import requests
 
 from bot.marketo.bulk_csv import ParseResult, parse_leads
 from bot.marketo.client import MarketoClient, MarketoError
-from bot.marketo.leads import lookup_fields
+from bot.marketo.leads import lookup_fields, visitor_from_lead
 from bot.store.visitors import VisitorStore
 
 logger = logging.getLogger(__name__)
@@ -146,8 +146,6 @@ class LeadSync:
         The paging token is saved with each page's leads, so an interrupted
         pass continues from the page it was on.
         """
-        from bot.marketo.leads import visitor_from_lead
-
         token = self.state.get("activities_token")
         if token is None:
             token = self.client.request("GET", "/rest/v1/activities/pagingtoken.json",
@@ -237,8 +235,8 @@ class LeadSync:
         expected = str(job.get("checksum", "")).split(":")[-1]
         if expected and digest.hexdigest() != expected:
             path.unlink()
-            raise self._fail(f"the export file's SHA-256 does not match Marketo's checksum; it was removed and "
-                             f"will be downloaded again")
+            raise self._fail("the export file's SHA-256 does not match Marketo's checksum; it was removed and "
+                             "will be downloaded again")
         job["downloaded"], job["loaded_records"] = True, 0
         self.save()
 

@@ -26,12 +26,13 @@ import re
 import threading
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
+
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.dialogues.conditions import parse_duration
-from bot.dialogues.loader import check_condition
 from bot.core.agents import CALENDARS, WEEKDAYS, Agent, Routing, Rule
 from bot.core.diagnostics import Diagnostic
+from bot.dialogues.conditions import parse_duration
+from bot.dialogues.loader import check_condition
 from bot.dialogues.yamlpos import LList, LMap, YamlError, load_located
 
 AGENT_KEYS = {"name", "email", "timezone", "calendar", "availability", "duration", "buffer", "min_notice",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import datetime
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
 from zoneinfo import ZoneInfo
 
 from bot.core.agents import Agent

@@ -17,8 +17,8 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from bot.dialogues import conditions
 from bot.core.agents import Agent, Rule
+from bot.dialogues import conditions
 
 FreeCheck = Callable[[Agent], Optional[str]]  # None when free, else why not
 

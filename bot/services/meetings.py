@@ -14,8 +14,8 @@ from bot.calendars.base import CalendarError, CreatedEvent
 from bot.calendars.providers import Calendars
 from bot.core.agents import Routing
 from bot.core.meetings import ACTIVE, BookingRequest, Meeting
-from bot.store.meetings import BookingResult, Meetings
 from bot.routing.router import Choice
+from bot.store.meetings import BookingResult, Meetings
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ import datetime
 import json
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from sqlalchemy import and_, insert, select, update
@@ -24,8 +24,9 @@ from bot.core.agents import Agent, Rule
 from bot.core.meetings import ACTIVE, BookingRequest, Interval, Meeting, MeetingStatus
 from bot.routing.availability import is_free, local_date
 from bot.routing.router import Choice, PoolState, choose, credit_back
-from bot.store.schema import meeting_history, meetings, routing_state
 from bot.store.database import Database
+from bot.store.schema import meeting_history, meetings, routing_state
+
 
 @dataclass
 class BookingResult:

@@ -15,8 +15,8 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from sqlalchemy import and_, func, insert, or_, select, update
 
-from bot.store.schema import outbox
 from bot.store.database import Database
+from bot.store.schema import outbox
 
 LEASE_SECONDS = 120.0
 BACKOFF_CAP = 3600.0

@@ -7,16 +7,13 @@ go straight to the driver's executemany / execute_values.
 from __future__ import annotations
 
 import json
-import threading
-from dataclasses import dataclass
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, Mapping, Optional, Sequence, Tuple
 
 from sqlalchemy import select
 
 from bot.core.visitors import Visitor
 from bot.store.database import Database
 from bot.store.schema import cookies, sync_state, visitors
-
 
 Row = Tuple[int, Optional[str], str, Optional[str]]  # lead_id, email, attributes JSON, updated_at
 

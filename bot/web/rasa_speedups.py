@@ -34,19 +34,25 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, Dict, FrozenSet, Optional, Text
 
+import rasa.core.actions.action as rasa_actions
 from jsonschema import ValidationError, validators
 from jsonschema.exceptions import best_match
-import rasa.core.actions.action as rasa_actions
-from rasa.core.actions.action import (UTTER_PREFIX, ActionBotResponse, ActionEndToEndResponse,
-                                      ActionRetrieveResponse, RemoteAction, default_actions)
+from rasa.core.actions.action import (
+    UTTER_PREFIX,
+    ActionBotResponse,
+    ActionEndToEndResponse,
+    ActionRetrieveResponse,
+    RemoteAction,
+    default_actions,
+)
 from rasa.core.policies.policy import Policy, PolicyPrediction
 from rasa.core.processor import MessageProcessor
 from rasa.shared.constants import DOCS_BASE_URL
-from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
-from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from rasa.shared.core.constants import SlotMappingType
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.slot_mappings import SlotMapping
+from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
 if TYPE_CHECKING:
     from rasa.core.actions.action import Action
