@@ -24,6 +24,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot import app
 from bot.core import naming
+from bot.core.dialogue import MeetingCard
 from bot.dialogues import runtime
 from bot.dialogues.flow import resolve_entry
 from bot.services.conversation import Turn
@@ -90,12 +91,13 @@ class ActionMeeting(UsesServices, Action):
         dialogues = self.services.catalog.current()
         target = naming.parse_goto(tracker.get_slot(naming.GOTO_SLOT) if _previous_action(tracker) == naming.STEP_ACTION
                                    else tracker.get_slot("dc_meeting_card"))
-        if not target or target[0] not in dialogues or target[1] not in dialogues[target[0]].cards:
+        card = dialogues[target[0]].cards.get(target[1]) if target and target[0] in dialogues else None
+        if target is None or not isinstance(card, MeetingCard):
             dispatcher.utter_message(response="utter_dc_meeting_nothing_to_cancel")
             return []
         dialogue = dialogues[target[0]]
         reply = await self.services.run_blocking(
-            self.services.meeting_chat.handle, dialogue, dialogue.cards[target[1]], _latest_intent(tracker),
+            self.services.meeting_chat.handle, dialogue, card, _latest_intent(tracker),
             _previous_action(tracker) == naming.MEETING_FORM, tracker.current_slot_values(),
             _visit_metadata(tracker), tracker.sender_id)
         await self.services.run_blocking(self.services.writeback.chat_events, reply.events,
@@ -125,7 +127,7 @@ class ActionFreeText(UsesServices, Action):
         if current:
             option = runtime.match_option(text, intent, current[1], tracker.get_slot("dc_locale"))
             if option:
-                parse = {"intent": {"name": option.intent, "confidence": 1.0}, "entities": [], "text": text}
+                parse: Dict[str, Any] = {"intent": {"name": option.intent, "confidence": 1.0}, "entities": [], "text": text}
                 return [UserUtteranceReverted(), ActionExecuted("action_listen"),
                         UserUttered(text, parse_data=parse, input_channel=tracker.get_latest_input_channel())]
         if intent == "human":

@@ -12,13 +12,13 @@ import functools
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, List, Optional, Sequence
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
 
 from bot.config import Settings, from_environment
 
 if TYPE_CHECKING:
     from bot.app import Services
-    from bot.core.agents import Routing
+    from bot.core.agents import Agent, Routing
 
 
 class Context:
@@ -64,7 +64,7 @@ def _compile(settings: Settings, paths: Sequence[str], out: Path) -> int:
     from bot.dialogues.build import compile_project
 
     compiled, problems = compile_project(settings.project, _paths(settings, paths))
-    if problems:
+    if problems or compiled is None:
         return _report(problems)
     changed = compiled.write(out)
     print(f"compiled into {out} ({len(changed)} file{'s' if len(changed) != 1 else ''} changed)")
@@ -158,8 +158,8 @@ def cmd_import(args: argparse.Namespace, ctx: Context) -> int:
         return 1
     if sys.stderr.isatty():
         sys.stderr.write("\n")
-    for problem in report.header_problems:
-        print(f"{args.file}: {problem}", file=sys.stderr)
+    for header_problem in report.header_problems:
+        print(f"{args.file}: {header_problem}", file=sys.stderr)
     for problem in report.problems[: args.show_problems]:
         print(f"{args.file}: {problem}", file=sys.stderr)
     if len(report.problems) > args.show_problems:
@@ -352,7 +352,7 @@ def cmd_routing_show(args: argparse.Namespace, ctx: Context) -> int:
     agents, rules = routing_config.agents, routing_config.rules
     store = ctx.services.meetings
     states, counts = store.states(), store.counts()
-    pools = {"all": agents}
+    pools: Dict[str, Sequence[Agent]] = {"all": agents}
     for team in sorted({t for a in agents for t in a.teams}):
         pools[f"team:{team}"] = [a for a in agents if team in a.teams]
     for key, members in pools.items():

@@ -8,7 +8,7 @@ from tests.servers import LoopbackServer, start_server
 
 
 def start_google() -> LoopbackServer:
-    return start_server("bot.calendars.google_emulator", free_port(), [])
+    return start_server("bot.emulators.google", free_port(), [])
 
 
 def service_account_info(token_uri: str) -> Dict[str, str]:

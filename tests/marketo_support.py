@@ -20,4 +20,4 @@ class Emulator(LoopbackServer):
 
 def start_emulator(seed: Optional[Path] = None, token_ttl: int = 3600) -> Emulator:
     arguments = ["--token-ttl", str(token_ttl)] + (["--seed", str(seed)] if seed else [])
-    return start_server("bot.marketo.emulator", free_port(), arguments, Emulator)
+    return start_server("bot.emulators.marketo", free_port(), arguments, Emulator)

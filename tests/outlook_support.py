@@ -49,6 +49,6 @@ class GraphEmulator(LoopbackServer):
 
 def start_graph(folder: Path) -> GraphEmulator:
     paths = make_certificates(folder)
-    return start_server("bot.calendars.outlook_emulator", free_port(),
+    return start_server("bot.emulators.graph", free_port(),
                         ["--cert", str(paths["cert"]), "--key", str(paths["key"])], GraphEmulator,
                         scheme="https", ca=paths["ca"])

@@ -1,6 +1,7 @@
 """Compiler output: golden files, determinism, Rasa's own validation, contradictions."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -13,6 +14,7 @@ from bot.core import naming
 from bot.dialogues import compiler
 from bot.dialogues.build import compile_project
 from bot.dialogues.loader import load_dialogues
+from bot.dialogues.runtime import dialogue_from_dict
 from tests.conftest import FIXTURES, PYTHON, ROOT
 
 DIALOGUES = "tests/fixtures/dialogues"
@@ -146,3 +148,19 @@ def test_a_waiting_rule_implies_action_listen_for_the_check() -> None:
                                       {"action": "utter_b"}], "wait_for_user_input": False}
     [(key, outcome)] = compiler.rule_predictions(opening)
     assert outcome == "utter_b" and '"a__b"' in key  # the routing value as Rasa compares it
+
+
+def test_the_manifest_gives_back_every_card_as_its_kind() -> None:
+    """The action server reads the dialogues back from the manifest: the same cards, of the same kinds."""
+    previous = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        loaded, problems = load_dialogues([DIALOGUES])
+    finally:
+        os.chdir(previous)
+    assert problems == []
+    manifest = json.loads(_compiled().files["manifest.json"])
+    read_back = {d["id"]: dialogue_from_dict(d) for d in manifest["dialogues"]}
+    assert read_back == {d.id: d for d in loaded}
+    kinds = {type(card).__name__ for d in read_back.values() for card in d.cards.values()}
+    assert kinds == {"MessageCard", "QuestionCard", "CaptureCard", "BranchCard", "MeetingCard", "GoalCard"}

@@ -48,7 +48,7 @@ def test_an_expired_token_is_refreshed_once_and_the_call_retried(emulator) -> No
 
 def test_the_client_never_exceeds_its_budget_measured_at_the_emulator(emulator) -> None:
     client = client_for(emulator, calls_per_window=8, window_seconds=1.0, max_concurrent=3)
-    emulator.faults(delays=[0.05] * 40)
+    emulator.faults(calls=[{"delay": 0.05}] * 40)
     started = time.monotonic()
     threads = [threading.Thread(target=lambda: [client.leads_by("email", ["sam@devco.test"], FIELDS)
                                                 for _ in range(5)]) for _ in range(6)]
@@ -66,14 +66,14 @@ def test_the_client_never_exceeds_its_budget_measured_at_the_emulator(emulator) 
 
 def test_rate_concurrency_and_server_errors_are_retried(emulator) -> None:
     client = client_for(emulator)
-    emulator.faults(codes=["606", "615", "713"], http_statuses=[503])
+    emulator.faults(calls=[{"status": 503}, {"code": "606"}, {"code": "615"}, {"code": "713"}])
     assert client.leads_by("email", ["sam@devco.test"], FIELDS)[0]["id"] == 501
     assert emulator.stats()["errors"] == {"606": 1, "615": 1, "713": 1}
 
 
 def test_errors_that_retrying_cannot_fix_are_raised(emulator) -> None:
     client = client_for(emulator, max_attempts=3)
-    emulator.faults(codes=["611", "611", "611"])
+    emulator.faults(calls=[{"code": "611"}] * 3)
     with pytest.raises(MarketoError) as failure:
         client.leads_by("email", ["sam@devco.test"], FIELDS)
     assert failure.value.code == "611"
@@ -90,14 +90,16 @@ def test_the_daily_quota_stops_calls(emulator) -> None:
     with pytest.raises(DailyQuotaExhausted):
         client.leads_by("email", ["sam@devco.test"], FIELDS)
     assert emulator.stats()["calls"] == calls  # refused here, not sent
-    server_side = client_for(emulator, client_id=emulator.client_id)
-    emulator.faults(codes=["607"])
+    same_process = MarketoClient(client.config, limits=client.limits)  # the composition root hands its limits on
+    with pytest.raises(DailyQuotaExhausted):
+        same_process.leads_by("email", ["sam@devco.test"], FIELDS)
+    assert emulator.stats()["calls"] == calls  # one budget per instance and API user in a process
+    emulator.faults(calls=[{"code": "607"}])
     other = MarketoClient(MarketoConfig(base_url=emulator.base_url + "/", client_id=emulator.client_id,
                                         client_secret=emulator.client_secret))
     with pytest.raises(DailyQuotaExhausted) as exhausted:
         other.leads_by("email", ["sam@devco.test"], FIELDS)
     assert exhausted.value.code == "607"
-    assert server_side.limits is client.limits  # one budget per instance and API user in a process
 
 
 def test_long_lookups_go_as_post_with_method_get(emulator) -> None:

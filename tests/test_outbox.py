@@ -84,7 +84,7 @@ def test_nothing_is_lost_while_marketo_is_down(tmp_path) -> None:
     box = Outbox(open_database(f"sqlite:///{tmp_path / 'out.db'}"))
     client = _client(emulator)
     writeback.record_activity(box, "captured", 501, "pricing", {"field": "person.phone"})
-    emulator.faults(http_statuses=[503, 503, 503, 503])
+    emulator.faults(calls=[{"status": 503}] * 4)
     report = writeback.flush(box, client, TYPE_IDS)
     assert report.retried == 1 and box.status().pending == 1 and box.status().last_error == "http-503"
     emulator.stop()  # a real outage: nobody answers

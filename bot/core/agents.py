@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional, Tuple
+from typing import Any, Mapping, Optional, Tuple, Union
 
 from zoneinfo import ZoneInfo
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# How a meeting finds its agent: "round_robin", "rules", {"agent": EMAIL} or {"team": NAME}
+RoutingSpec = Union[str, Mapping[str, str]]
 CALENDARS = ("google", "outlook", "local")
 
 

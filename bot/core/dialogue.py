@@ -1,9 +1,10 @@
-"""The dialogue model: what a validated dialogue file means, as plain data."""
+"""The dialogue model: what a validated dialogue file means, as plain data; one dataclass per card kind."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, ClassVar, Dict, List, Optional, Tuple, Type
 
+from bot.core.agents import RoutingSpec
 from bot.core.diagnostics import Pos
 
 CARD_KINDS = ("message", "question", "capture", "branch", "meeting", "goal")
@@ -41,32 +42,97 @@ class BranchArm:
 
 
 @dataclass(frozen=True)
+class MeetingSpec:
+    """A meeting card's settings: who (routing), how long, and which field gets the agent's email."""
+
+    routing: RoutingSpec = "round_robin"
+    duration_seconds: int = 1800
+    write_agent_to: Optional[str] = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class Card:
+    """What every card has; each kind below adds its own fields."""
+
+    kind: ClassVar[str] = ""
     id: str
-    kind: str
     pos: Pos
-    text: Optional[Text] = None  # message, question text, capture prompt, goal message
     next: Optional[str] = None
     end: bool = False
     field: Optional[str] = None
-    options: Tuple[Option, ...] = ()
-    capture: Optional[str] = None
-    skip_if_known: bool = False
-    invalid_text: Optional[Text] = None
-    arms: Tuple[BranchArm, ...] = ()
-    meeting: Optional[Dict[str, Any]] = None
-    goal: Optional[str] = None
 
     def successors(self) -> List[str]:
         """Every card this one can lead to, in file order."""
-        targets = [option.next for option in self.options] + [arm.next for arm in self.arms]
-        if self.next:
-            targets.append(self.next)
-        return list(dict.fromkeys(targets))
+        return [self.next] if self.next else []
 
     @property
     def waits_for_visitor(self) -> bool:
-        return self.kind in ("question", "capture")
+        return False
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessageCard(Card):
+    kind: ClassVar[str] = "message"
+    text: Text
+
+
+@dataclass(frozen=True, kw_only=True)
+class GoalCard(Card):
+    kind: ClassVar[str] = "goal"
+    goal: str
+    text: Optional[Text] = None   # a goal may say something, or pass silently
+
+
+@dataclass(frozen=True, kw_only=True)
+class QuestionCard(Card):
+    kind: ClassVar[str] = "question"
+    text: Text
+    options: Tuple[Option, ...] = ()
+
+    def successors(self) -> List[str]:
+        return list(dict.fromkeys([option.next for option in self.options] + super().successors()))
+
+    @property
+    def waits_for_visitor(self) -> bool:
+        return True
+
+
+@dataclass(frozen=True, kw_only=True)
+class CaptureCard(Card):
+    kind: ClassVar[str] = "capture"
+    text: Text                     # the prompt
+    capture: str                   # email | phone | text
+    skip_if_known: bool = False
+    invalid_text: Optional[Text] = None
+
+    @property
+    def slot_field(self) -> str:
+        """The contract field the answer is stored in (the loader requires one)."""
+        return self.field or ""
+
+    @property
+    def waits_for_visitor(self) -> bool:
+        return True
+
+
+@dataclass(frozen=True, kw_only=True)
+class BranchCard(Card):
+    kind: ClassVar[str] = "branch"
+    arms: Tuple[BranchArm, ...] = ()
+
+    def successors(self) -> List[str]:
+        return list(dict.fromkeys([arm.next for arm in self.arms] + super().successors()))
+
+
+@dataclass(frozen=True, kw_only=True)
+class MeetingCard(Card):
+    kind: ClassVar[str] = "meeting"
+    meeting: MeetingSpec = MeetingSpec()
+
+
+CARD_TYPES: Dict[str, Type[Card]] = {cls.kind: cls for cls in (
+    MessageCard, QuestionCard, CaptureCard, BranchCard, MeetingCard, GoalCard)}
+SAYS_SOMETHING = (MessageCard, QuestionCard, GoalCard)  # cards with a response of their own (a goal's may be None)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Tuple
 
+from bot.core.agents import RoutingSpec
+
 Interval = Tuple[int, int]  # [start, end) in epoch seconds, UTC
 
 
@@ -51,6 +53,6 @@ class BookingRequest:
     duration_minutes: int
     lead_email: Optional[str]
     facts: Mapping[str, Any] = field(default_factory=dict)   # person.*/company.* for account and rule routing
-    routing: Any = "round_robin"                             # "round_robin" | "rules" | {"team": ...} | {"agent": ...}
+    routing: RoutingSpec = "round_robin"
     lead_id: Optional[int] = None
     conversation: Optional[str] = None

@@ -9,7 +9,7 @@ Output is deterministic: the same dialogues give byte-identical files.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
@@ -17,8 +17,9 @@ import yaml
 
 from bot.core import naming
 from bot.core.diagnostics import Diagnostic
-from bot.core.dialogue import Card, Dialogue, Text
+from bot.core.dialogue import BranchCard, CaptureCard, Card, Dialogue, GoalCard, MeetingCard, MessageCard, QuestionCard, Text
 from bot.dialogues.flow import first_action, has_response, waits_after
+from bot.dialogues.runtime import card_to_dict
 from bot.dialogues.tokens import token_fields
 
 FREE_TEXT_INTENTS = ("greet", "goodbye", "affirm", "deny", "book_meeting", "human", "out_of_scope", "nlu_fallback")
@@ -33,7 +34,10 @@ STANDARD_FIELDS = (
 LOCALE_SLOT = "dc_locale"
 
 
-class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # libyaml's emitter when present
+_BaseDumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's emitter when present
+
+
+class _Dumper(_BaseDumper):
     """Stable, readable YAML: no aliases, long lines kept whole."""
 
     def ignore_aliases(self, data: Any) -> bool:
@@ -150,22 +154,23 @@ class _Builder:
                   first_action(dialogue, card))
         if card.field:
             self.fields.add(card.field)
-        if card.meeting and card.meeting.get("write_agent_to"):
-            self.fields.add(card.meeting["write_agent_to"])
-        if card.text is not None:
-            for variant in [card.text.default] + [t for _, t in card.text.translations]:
+        if isinstance(card, MeetingCard) and card.meeting.write_agent_to:
+            self.fields.add(card.meeting.write_agent_to)
+        text = getattr(card, "text", None)
+        if isinstance(text, Text):
+            for variant in [text.default] + [t for _, t in text.translations]:
                 self.fields.update(token_fields(variant))
-        for arm in card.arms:
+        for arm in card.arms if isinstance(card, BranchCard) else ():
             self._condition_fields(arm.condition)
         response = naming.card_response(dialogue.id, card.id)
-        if card.kind == "message":
+        if isinstance(card, MessageCard):
             self.responses[response] = _variations(card.text, dialogue)
             self.rule(dialogue, card, f"after {card.id}", [{"action": response}],
-                      naming.STEP_ACTION if card.end else first_action(dialogue, dialogue.cards[card.next]))
-        elif card.kind == "goal" and card.text is not None:
+                      naming.STEP_ACTION if card.end or not card.next else first_action(dialogue, dialogue.cards[card.next]))
+        elif isinstance(card, GoalCard) and card.text is not None:
             self.responses[response] = _variations(card.text, dialogue)
             self.rule(dialogue, card, f"after {card.id}", [{"action": response}], naming.STEP_ACTION)
-        elif card.kind == "question":
+        elif isinstance(card, QuestionCard):
             buttons = [(option.label, f"/{option.intent}") for option in card.options]
             self.responses[response] = _variations(card.text, dialogue, buttons=buttons)
             for index, option in enumerate(card.options, start=1):
@@ -176,9 +181,9 @@ class _Builder:
                 if card.field:
                     self.field_mappings.setdefault(naming.field_slot(card.field), []).append(
                         {"type": "from_intent", "intent": option.intent, "value": option.value})
-        elif card.kind == "capture":
+        elif isinstance(card, CaptureCard):
             self._capture(dialogue, card)
-        elif card.kind == "meeting":
+        elif isinstance(card, MeetingCard):
             slots = naming.goto_value(dialogue.id, card.id, phase="slots")
             self.goto_values.append(slots)
             self.has_meetings = True
@@ -187,13 +192,13 @@ class _Builder:
                       naming.MEETING_ACTION)
             self.rules[-1].pop("wait_for_user_input", None)  # the visitor picks a time
 
-    def _capture(self, dialogue: Dialogue, card: Card) -> None:
+    def _capture(self, dialogue: Dialogue, card: CaptureCard) -> None:
         form = naming.capture_form(dialogue.id, card.id)
-        slot = naming.field_slot(card.field)
+        slot = naming.field_slot(card.slot_field)
         ask = naming.goto_value(dialogue.id, card.id, phase="ask")
         self.goto_values.append(ask)
         self.forms[form] = {"required_slots": [slot]}
-        self.responses[naming.ask_response(dialogue.id, card.id, card.field)] = _variations(card.text, dialogue)
+        self.responses[naming.ask_response(dialogue.id, card.id, card.slot_field)] = _variations(card.text, dialogue)
         if card.invalid_text is not None:
             self.responses[naming.invalid_response(dialogue.id, card.id)] = _variations(card.invalid_text, dialogue)
         self.field_mappings.setdefault(slot, []).append({
@@ -248,7 +253,7 @@ class _Builder:
             slot = naming.field_slot(field)
             slots[slot] = {"type": "any", "influence_conversation": False,
                            "mappings": merged_mappings(self.field_mappings.get(slot) or [{"type": "custom"}])}
-        domain["slots"] = {name: {**slot, "type": naming.SLOT_TYPES.get(slot.get("type"), slot.get("type"))}
+        domain["slots"] = {name: {**slot, "type": naming.SLOT_TYPES.get(str(slot.get("type")), slot.get("type"))}
                            if isinstance(slot, dict) else slot for name, slot in slots.items()}
         responses = dict(shared.get("responses") or {})
         responses.update(self.responses)
@@ -266,7 +271,7 @@ class _Builder:
         return {key: domain[key] for key in order if key in domain} | {k: v for k, v in domain.items() if k not in order}
 
     def shared_rules(self) -> List[Dict[str, Any]]:
-        rules = [
+        rules: List[Dict[str, Any]] = [
             {"rule": "visit starts", "steps": [{"intent": naming.START_INTENT}, {"action": naming.STEP_ACTION}],
              "wait_for_user_input": False},
             {"rule": "dialogue ends", "steps": [{"action": naming.STEP_ACTION},
@@ -297,18 +302,19 @@ class _Builder:
             while card.id not in seen and card.kind != "capture":
                 seen.add(card.id)
                 steps.append({"action": first_action(dialogue, card)})
-                if card.kind == "question":
+                if isinstance(card, QuestionCard):
                     option = card.options[0]
                     steps.append({"intent": option.intent})
                     card = dialogue.cards[option.next]
                     continue
                 if has_response(card):
-                    if card.kind == "message" and not card.end:
+                    if isinstance(card, MessageCard) and not card.end and card.next:
                         card = dialogue.cards[card.next]
                         continue
                     steps.append({"action": naming.STEP_ACTION})
-                target = card.arms[-1].next if card.kind == "branch" else (None if card.end else card.next)
-                steps.append({"slot_was_set": [{naming.GOTO_SLOT: naming.goto_value(dialogue.id, target) if target else naming.STOP}]})
+                target = card.arms[-1].next if isinstance(card, BranchCard) else (None if card.end else card.next)
+                stop = naming.goto_value(dialogue.id, target) if target else naming.STOP
+                steps.append({"slot_was_set": [{naming.GOTO_SLOT: stop}]})
                 if target is None:
                     steps.append({"action": "action_listen"})
                     break
@@ -384,6 +390,7 @@ def rule_contradictions(builder: _Builder) -> List[Diagnostic]:
             # Reported at a card, whichever of the two rules came first.
             at, against, built_in = (source, other_source, other_rule) if source is not None else (
                 other_source, None, rule["rule"])
+            assert at is not None  # two shared rules never contradict (checked above)
             _, card = at
             if against is None:
                 problems.append(Diagnostic.at(card.pos, (
@@ -401,8 +408,6 @@ def rule_contradictions(builder: _Builder) -> List[Diagnostic]:
 
 def manifest(dialogues: Sequence[Dialogue]) -> Dict[str, Any]:
     """The dialogues as JSON for the action server, which must agree with the model."""
-    from dataclasses import asdict
-
     def plain(value: Any) -> Any:
         if isinstance(value, dict):
             return {str(k): plain(v) for k, v in value.items()}
@@ -410,7 +415,11 @@ def manifest(dialogues: Sequence[Dialogue]) -> Dict[str, Any]:
             return [plain(v) for v in value]
         return value
 
-    return {"version": 1, "dialogues": [plain(asdict(d)) for d in dialogues]}
+    def card(value: Card) -> Dict[str, Any]:
+        return plain(card_to_dict(value))
+
+    return {"version": 2, "dialogues": [{**plain(asdict(d)), "cards": {cid: card(c) for cid, c in d.cards.items()}}
+                                        for d in dialogues]}
 
 
 def compile_dialogues(dialogues: Sequence[Dialogue], shared_domain: Dict[str, Any], nlu_files: Dict[str, str],
@@ -428,7 +437,7 @@ def compile_dialogues(dialogues: Sequence[Dialogue], shared_domain: Dict[str, An
         "domain.yml": dump_yaml(builder.domain(shared_domain)),
         "data/rules.yml": dump_yaml({"version": "3.1", "rules": builder.shared_rules() + builder.rules}),
         "data/stories.yml": dump_yaml({"version": "3.1", "stories": builder.stories()}),
-        "manifest.json": json.dumps(manifest(builder.dialogues.values()), indent=1, sort_keys=True, ensure_ascii=False) + "\n",
+        "manifest.json": json.dumps(manifest(list(builder.dialogues.values())), indent=1, sort_keys=True, ensure_ascii=False) + "\n",
     }
     for name, content in sorted(nlu_files.items()):
         files[f"data/nlu/{name}"] = content

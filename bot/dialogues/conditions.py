@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any, Dict, Iterable, Mapping, Optional
+from typing import Any, Iterable, Mapping, Optional
 
 OPERATORS = (
     "equals", "not_equals", "contains", "starts_with", "in", "not_in",
@@ -128,7 +128,7 @@ def evaluate(condition: Optional[Mapping[str, Any]], attributes: Mapping[str, An
     return compare(attributes.get(condition["field"]), condition["op"], condition.get("value"))
 
 
-def plain_condition(condition: Any) -> Optional[Dict[str, Any]]:
+def plain_condition(condition: Any) -> Any:
     """Strip YAML position wrappers so a condition is plain JSON-able data."""
     if condition is None:
         return None

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from typing import Mapping, Optional
 
 from bot.core import naming
-from bot.core.dialogue import Card, Dialogue
+from bot.core.dialogue import Card, Dialogue, GoalCard, MessageCard, QuestionCard
 
 
 def has_response(card: Card) -> bool:
     """Cards that show a text as a Rasa response of their own."""
-    return card.kind in ("message", "question") or (card.kind == "goal" and card.text is not None)
+    return isinstance(card, (MessageCard, QuestionCard)) or (isinstance(card, GoalCard) and card.text is not None)
 
 
 def first_action(dialogue: Dialogue, card: Card) -> str:
@@ -28,7 +28,7 @@ def waits_after(action: str, dialogues: Mapping[str, Dialogue]) -> bool:
     if not parsed or parsed[0] not in dialogues:
         return False
     card = dialogues[parsed[0]].cards.get(parsed[1])
-    return card is not None and card.kind == "question"
+    return isinstance(card, QuestionCard)
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ def resolve_entry(
             card = dialogue.cards[parsed[1]]
             if is_form:
                 return Entry("captured", dialogue.id, card.id)
-            if card.kind == "goal":
+            if isinstance(card, GoalCard):
                 return Entry("enter", dialogue.id, card.id)
             return after_card(dialogue, card)
     if previous_action in (naming.STEP_ACTION, naming.MEETING_ACTION):
@@ -76,8 +76,8 @@ def resolve_entry(
             return Entry("enter", target[0], target[1])
     option = naming.parse_option_intent(latest_intent)
     if previous_action == "action_listen" and option and option[0] in dialogues:
-        card = dialogues[option[0]].cards.get(option[1])
-        if card and 0 < option[2] <= len(card.options):
-            return Entry("enter", option[0], card.options[option[2] - 1].next)
+        question = dialogues[option[0]].cards.get(option[1])
+        if isinstance(question, QuestionCard) and 0 < option[2] <= len(question.options):
+            return Entry("enter", option[0], question.options[option[2] - 1].next)
     return Entry("start")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from html import escape
 from typing import Dict, List, Tuple
 
-from bot.core.dialogue import Card, Dialogue
+from bot.core.dialogue import BranchCard, CaptureCard, Card, Dialogue, GoalCard, MeetingCard, QuestionCard, Text
 
 KIND_SHAPES = {"question": ("{", "}"), "branch": ("{{", "}}"), "capture": ("[/", "/]"), "goal": ("([", "])"),
                "meeting": ("[[", "]]"), "message": ("[", "]")}
@@ -13,12 +13,13 @@ KIND_COLOURS = {"message": "#e8f0fe", "question": "#fff4e5", "capture": "#e6f4ea
 
 
 def _summary(card: Card, width: int = 40) -> str:
-    text = card.text.default if card.text else (card.goal or card.capture or card.kind)
-    if card.kind == "capture":
+    said = getattr(card, "text", None)
+    text = said.default if isinstance(said, Text) else card.kind
+    if isinstance(card, CaptureCard):
         text = f"capture {card.capture} -> {card.field}"
-    elif card.kind == "meeting":
-        text = f"meeting ({card.meeting.get('routing') if card.meeting else 'round_robin'})"
-    elif card.kind == "goal":
+    elif isinstance(card, MeetingCard):
+        text = f"meeting ({card.meeting.routing})"
+    elif isinstance(card, GoalCard):
         text = f"goal: {card.goal}"
     text = " ".join(str(text).split())
     return text if len(text) <= width else text[: width - 1] + "…"
@@ -28,11 +29,12 @@ def edges(dialogue: Dialogue) -> List[Tuple[str, str, str]]:
     """(from, to, label) for every way one card leads to another."""
     result = []
     for card in dialogue.cards.values():
-        for option in card.options:
+        options = card.options if isinstance(card, QuestionCard) else ()
+        for option in options:
             result.append((card.id, option.next, option.label.default))
-        for arm in card.arms:
+        for arm in card.arms if isinstance(card, BranchCard) else ():
             result.append((card.id, arm.next, "else" if arm.condition is None else _condition_label(arm.condition)))
-        if card.next and not card.options:
+        if card.next and not options:
             result.append((card.id, card.next, ""))
     return result
 

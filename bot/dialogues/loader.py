@@ -11,7 +11,23 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
 from bot.core.diagnostics import Diagnostic, Pos
-from bot.core.dialogue import CAPTURE_TYPES, CARD_KINDS, VISITOR_KINDS, BranchArm, Card, Dialogue, Option, Text
+from bot.core.dialogue import (
+    CAPTURE_TYPES,
+    CARD_KINDS,
+    VISITOR_KINDS,
+    BranchArm,
+    BranchCard,
+    CaptureCard,
+    Card,
+    Dialogue,
+    GoalCard,
+    MeetingCard,
+    MeetingSpec,
+    MessageCard,
+    Option,
+    QuestionCard,
+    Text,
+)
 from bot.core.naming import option_intent
 from bot.dialogues import conditions as cond
 from bot.dialogues.tokens import token_problems
@@ -25,6 +41,7 @@ CARD_KEYS = {
     "id", "next", "end", "field", "options", "prompt", "skip_if_known", "invalid", *CARD_KINDS,
 }
 MEETING_ROUTING = ("round_robin", "rules")
+UNSAID = Text("")  # stands in for a text with a problem (reported; the dialogue is not used)
 
 
 def dialogue_files(paths: Iterable[str]) -> Tuple[List[Path], List[Diagnostic]]:
@@ -60,12 +77,11 @@ def load_dialogues(paths: Iterable[str]) -> Tuple[List[Dialogue], List[Diagnosti
         problems.extend(file_problems)
         if dialogue is None:
             continue
+        where = dialogue.pos or Pos(str(file), 1, 1)
         if dialogue.id in seen:
-            problems.append(
-                Diagnostic.at(dialogue.pos, f"duplicate dialogue id '{dialogue.id}' (first defined at {seen[dialogue.id]})")
-            )
+            problems.append(Diagnostic.at(where, f"duplicate dialogue id '{dialogue.id}' (first defined at {seen[dialogue.id]})"))
             continue
-        seen[dialogue.id] = dialogue.pos
+        seen[dialogue.id] = where
         dialogues.append(dialogue)
     if not files and not problems:
         problems.append(Diagnostic(",".join(paths) or ".", 1, 1, "no dialogue files (*.yml) found"))
@@ -235,7 +251,7 @@ def _parse_top(data: LMap, check: _FileChecker) -> Optional[Dialogue]:
         time_on_page=timing.get("time_on_page"),
         time_on_site=timing.get("time_on_site"),
         scroll=timing.get("scroll"),
-        start=start,
+        start=str(start),
         cards=cards,
         path=check.path,
         pos=data.pos_of("dialogue"),
@@ -304,10 +320,12 @@ def _parse_triggers(data: LMap, check: _FileChecker) -> Tuple[Tuple[str, ...], T
             for key in sorted(set(pages) - set(patterns), key=str):
                 check.error(pages.pos_of_key(key), f"unknown key '{key}' in pages (use include, exclude)")
             for key in patterns:
-                items = pages.get(key, [])
+                items = pages.get(key)
+                if items is None:
+                    continue
                 if isinstance(items, str):
                     items = LList([items]).placed(pages.pos_of(key), {0: pages.pos_of(key)})
-                if not isinstance(items, list):
+                if not isinstance(items, LList):
                     check.error(pages.pos_of(key), f"'{key}' must be a list of page patterns")
                     continue
                 for index, pattern in enumerate(items):
@@ -398,18 +416,18 @@ def _parse_card(raw: LMap, dialogue_id: str, card_id: str, check: _FileChecker, 
     field = raw.get("field")
     if field is not None and (not isinstance(field, str) or not check.check_field(field, raw.pos_of("field"), stored)):
         field = None
-    common = dict(id=card_id, kind=kind, pos=pos, next=next_card, end=end, field=field)
+    common: Dict[str, Any] = dict(id=card_id, pos=pos, next=next_card, end=end, field=field)
     needs_next = not end and kind not in ("branch", "question")
     if needs_next and not next_card:
         check.error(pos, f"card '{card_id}' needs 'next' (or 'end: true')")
     if kind == "message":
-        return Card(text=check.text(raw, "message", "message"), **common)
+        return MessageCard(text=check.text(raw, "message", "message") or UNSAID, **common)
     if kind == "goal":
         goal = raw["goal"]
         if not isinstance(goal, str) or not goal.strip():
             check.error(raw.pos_of("goal"), "'goal' must be a name such as demo_booked")
         text = check.text(raw, "message", "message") if "message" in raw else None
-        return Card(text=text, goal=str(goal), **common)
+        return GoalCard(text=text, goal=str(goal), **common)
     if kind == "question":
         return _parse_question(raw, dialogue_id, common, check)
     if kind == "capture":
@@ -445,7 +463,7 @@ def _parse_question(raw: LMap, dialogue_id: str, common: Dict[str, Any], check: 
                 check.error(item.pos_of("value"), "an option's 'value' must be a single text or number")
                 continue
             options.append(Option(label, str(value), target, option_intent(dialogue_id, common["id"], index + 1), pos))
-    return Card(text=text, options=tuple(options), **common)
+    return QuestionCard(text=text or UNSAID, options=tuple(options), **common)
 
 
 def _parse_capture(raw: LMap, common: Dict[str, Any], check: _FileChecker) -> Card:
@@ -464,7 +482,7 @@ def _parse_capture(raw: LMap, common: Dict[str, Any], check: _FileChecker) -> Ca
         check.error(raw.pos_of("skip_if_known"), "'skip_if_known' must be true or false")
         skip = False
     invalid = check.text(raw, "invalid", "invalid-input message") if "invalid" in raw else None
-    return Card(text=prompt, capture=capture, skip_if_known=skip, invalid_text=invalid, **common)
+    return CaptureCard(text=prompt or UNSAID, capture=str(capture), skip_if_known=skip, invalid_text=invalid, **common)
 
 
 def _parse_branch(raw: LMap, common: Dict[str, Any], check: _FileChecker, stored: Set[str]) -> Card:
@@ -474,7 +492,7 @@ def _parse_branch(raw: LMap, common: Dict[str, Any], check: _FileChecker, stored
         check.error(raw.pos_of_key("next"), "a branch card leads on through its arms, not 'next'")
     if not isinstance(arms_raw, LList) or not arms_raw:
         check.error(raw.pos_of("branch"), "'branch' needs a list of {if:, next:} arms and an {else:}")
-        return Card(**common)
+        return BranchCard(**common)
     for index, arm in enumerate(arms_raw):
         pos = arms_raw.pos_of(index)
         if isinstance(arm, LMap) and "else" in arm:
@@ -495,7 +513,7 @@ def _parse_branch(raw: LMap, common: Dict[str, Any], check: _FileChecker, stored
             check.error(pos, "a branch arm is {if: condition, next: card} or {else: card}")
     if arms and arms[-1].condition is not None:
         check.error(raw.pos_of("branch"), "a branch needs a final {else: card} so that every visitor goes on")
-    return Card(arms=tuple(arms), **common)
+    return BranchCard(arms=tuple(arms), **common)
 
 
 def _parse_meeting(raw: LMap, common: Dict[str, Any], check: _FileChecker, stored: Set[str]) -> Card:
@@ -504,7 +522,7 @@ def _parse_meeting(raw: LMap, common: Dict[str, Any], check: _FileChecker, store
         meeting = LMap().placed(raw.pos_of("meeting"))
     if not isinstance(meeting, LMap):
         check.error(raw.pos_of("meeting"), "'meeting' must be a map (routing, duration, write_agent_to)")
-        return Card(**common)
+        return MeetingCard(**common)
     for key in sorted(set(meeting) - {"routing", "duration", "write_agent_to"}, key=str):
         check.error(meeting.pos_of_key(key), f"unknown key '{key}' in meeting")
     routing = meeting.get("routing", "round_robin")
@@ -520,18 +538,18 @@ def _parse_meeting(raw: LMap, common: Dict[str, Any], check: _FileChecker, store
     target = meeting.get("write_agent_to")
     if target is not None and (not isinstance(target, str) or not check.check_field(target, meeting.pos_of("write_agent_to"), stored)):
         target = None
-    plain = {"routing": cond.plain_condition(routing) if isinstance(routing, dict) else routing,
-             "duration_seconds": duration or 1800, "write_agent_to": target}
-    return Card(meeting=plain, **common)
+    spec = MeetingSpec(routing=cond.plain_condition(routing) if isinstance(routing, dict) else str(routing),
+                       duration_seconds=duration or 1800, write_agent_to=target)
+    return MeetingCard(meeting=spec, **common)
 
 
 def _check_targets(card: Card, raw: LMap, known: Set[str], check: _FileChecker) -> None:
     if card.next and card.next not in known:
         check.error(raw.pos_of("next"), f"'next' goes to card '{card.next}', which does not exist")
-    for option in card.options:
+    for option in card.options if isinstance(card, QuestionCard) else ():
         if option.next not in known:
             check.error(option.pos, f"option goes to card '{option.next}', which does not exist")
-    for arm in card.arms:
+    for arm in card.arms if isinstance(card, BranchCard) else ():
         if arm.next not in known:
             check.error(arm.pos, f"branch goes to card '{arm.next}', which does not exist")
 

@@ -9,13 +9,27 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from bot.core import naming
 from bot.core.diagnostics import Pos
-from bot.core.dialogue import BranchArm, Card, Dialogue, Option, Text
+from bot.core.dialogue import (
+    CARD_TYPES,
+    BranchArm,
+    BranchCard,
+    CaptureCard,
+    Card,
+    Dialogue,
+    GoalCard,
+    MeetingCard,
+    MeetingSpec,
+    MessageCard,
+    Option,
+    QuestionCard,
+    Text,
+)
 from bot.dialogues import conditions
 from bot.dialogues.flow import Entry, after_card
 
@@ -33,19 +47,35 @@ def _text(data: Optional[Mapping[str, Any]]) -> Optional[Text]:
     return Text(data["default"], tuple((locale, text) for locale, text in data["translations"]))
 
 
+def card_from_dict(card: Mapping[str, Any]) -> Card:
+    """One card of the manifest, by its kind (manifests of every version carry `kind`)."""
+    cls = CARD_TYPES[card["kind"]]
+    common: Dict[str, Any] = dict(id=card["id"], pos=Pos(**card["pos"]), next=card["next"], end=card["end"],
+                                  field=card["field"])
+    if cls is MessageCard:
+        return MessageCard(text=_text(card["text"]) or Text(""), **common)
+    if cls is GoalCard:
+        return GoalCard(goal=card["goal"], text=_text(card["text"]), **common)
+    if cls is QuestionCard:
+        return QuestionCard(text=_text(card["text"]) or Text(""), **common, options=tuple(
+            Option(_text(o["label"]) or Text(""), o["value"], o["next"], o["intent"], Pos(**o["pos"]))
+            for o in card["options"]))
+    if cls is CaptureCard:
+        return CaptureCard(text=_text(card["text"]) or Text(""), capture=card["capture"],
+                           skip_if_known=card["skip_if_known"], invalid_text=_text(card["invalid_text"]), **common)
+    if cls is BranchCard:
+        return BranchCard(arms=tuple(BranchArm(a["condition"], a["next"], Pos(**a["pos"])) for a in card["arms"]),
+                          **common)
+    return MeetingCard(meeting=MeetingSpec(**card["meeting"]), **common)
+
+
+def card_to_dict(card: Card) -> Dict[str, Any]:
+    return {"kind": card.kind, **asdict(card)}
+
+
 def dialogue_from_dict(data: Mapping[str, Any]) -> Dialogue:
-    """Inverse of `dataclasses.asdict` for the manifest."""
-    cards = {}
-    for card_id, card in data["cards"].items():
-        cards[card_id] = Card(
-            id=card["id"], kind=card["kind"], pos=Pos(**card["pos"]), text=_text(card["text"]),
-            next=card["next"], end=card["end"], field=card["field"],
-            options=tuple(Option(_text(o["label"]), o["value"], o["next"], o["intent"], Pos(**o["pos"]))
-                          for o in card["options"]),
-            capture=card["capture"], skip_if_known=card["skip_if_known"], invalid_text=_text(card["invalid_text"]),
-            arms=tuple(BranchArm(a["condition"], a["next"], Pos(**a["pos"])) for a in card["arms"]),
-            meeting=card["meeting"], goal=card["goal"],
-        )
+    """Inverse of the compiler's `manifest`."""
+    cards = {card_id: card_from_dict(card) for card_id, card in data["cards"].items()}
     return Dialogue(
         id=data["id"], name=data["name"], priority=data["priority"], locale=data["locale"],
         locales=tuple(data["locales"]), visitors=data["visitors"], audience=data["audience"],
@@ -198,7 +228,7 @@ def _finish(dialogue: Dialogue, slots: Mapping[str, Any], decision: Decision) ->
 
 def _go_on(dialogue: Dialogue, card: Card, slots: Mapping[str, Any], decision: Decision) -> Decision:
     after = after_card(dialogue, card)
-    if after.kind == "finish":
+    if after.kind == "finish" or after.card is None:
         return _finish(dialogue, slots, decision)
     decision.goto = naming.goto_value(dialogue.id, after.card)
     return decision
@@ -208,33 +238,33 @@ def step(entry: Entry, dialogues: Mapping[str, Dialogue], slots: Mapping[str, An
          meetings: bool = False) -> Decision:
     """Do the work of the card being entered and say where the flow goes next."""
     decision = Decision()
-    dialogue = dialogues[entry.dialogue]
-    if entry.kind == "finish":
+    dialogue = dialogues[entry.dialogue or ""]
+    if entry.kind == "finish" or entry.card is None:
         return _finish(dialogue, slots, decision)
     card = dialogue.cards[entry.card]
-    if entry.kind == "captured":
+    if entry.kind == "captured" and isinstance(card, CaptureCard):
         return _captured(dialogue, card, slots, decision)
-    if card.kind == "branch":
+    if isinstance(card, BranchCard):
         facts = facts_from_slots(slots)
         arm = next(a for a in card.arms if a.condition is None or conditions.evaluate(a.condition, facts))
         decision.goto = naming.goto_value(dialogue.id, arm.next)
         decision.log.append(f"branch '{card.id}' -> '{arm.next}'")
         return decision
-    if card.kind == "capture":
-        slot = naming.field_slot(card.field)
+    if isinstance(card, CaptureCard):
+        slot = naming.field_slot(card.slot_field)
         if card.skip_if_known and not conditions.compare(slots.get(slot), "is_empty", None):
-            decision.log.append(f"capture '{card.id}' skipped: {card.field} is known")
+            decision.log.append(f"capture '{card.id}' skipped: {card.slot_field} is known")
             return _go_on(dialogue, card, slots, decision)
         decision.slots[slot] = None
         decision.goto = naming.goto_value(dialogue.id, card.id, phase="ask")
         return decision
-    if card.kind == "meeting":
+    if isinstance(card, MeetingCard):
         if meetings:  # agents are configured: propose times
             decision.goto = naming.goto_value(dialogue.id, card.id, phase="slots")
             return decision
         decision.responses.append("utter_dc_meeting_unavailable")
         return _go_on(dialogue, card, slots, decision)
-    if card.kind == "goal":
+    if isinstance(card, GoalCard):
         decision.slots["dc_goals"] = list(slots.get("dc_goals") or []) + [f"{dialogue.id}.{card.goal}"]
         decision.log.append(f"goal '{card.goal}' reached in '{dialogue.id}'")
         decision.events.append(("goal", {"dialogue": dialogue.id, "goal": card.goal}))
@@ -254,23 +284,23 @@ def note_engagement(decision: Decision, dialogue_id: Optional[str], slots: Mappi
 
 # --- captures ----------------------------------------------------------------
 
-def invalid_response(dialogue: Dialogue, card: Card) -> str:
+def invalid_response(dialogue: Dialogue, card: CaptureCard) -> str:
     """The card's own re-prompt text, or the shared one for its kind of input."""
     if card.invalid_text is not None:
         return naming.invalid_response(dialogue.id, card.id)
     return f"utter_dc_invalid_{card.capture}"
 
 
-def _captured(dialogue: Dialogue, card: Card, slots: Mapping[str, Any], decision: Decision) -> Decision:
+def _captured(dialogue: Dialogue, card: CaptureCard, slots: Mapping[str, Any], decision: Decision) -> Decision:
     """After a capture form: keep the normalised answer and go on, or say why and ask again."""
-    slot = naming.field_slot(card.field)
+    slot = naming.field_slot(card.slot_field)
     value = validate_capture(card.capture, slots.get(slot))
     decision.slots[slot] = value
     if value is None:
         decision.responses.append(invalid_response(dialogue, card))
         decision.goto = naming.goto_value(dialogue.id, card.id, phase="ask")
         return decision
-    decision.events.append(("captured", {"dialogue": dialogue.id, "field": card.field, "value": value}))
+    decision.events.append(("captured", {"dialogue": dialogue.id, "field": card.slot_field, "value": value}))
     return _go_on(dialogue, card, {**slots, slot: value}, decision)
 
 
@@ -305,7 +335,7 @@ YES_WORDS = {"yes", "y", "yeah", "yep", "sure", "ja", "japp", "absolut"}
 NO_WORDS = {"no", "n", "nope", "nej", "not now", "no thanks", "nej tack"}
 
 
-def match_option(text: str, intent: Optional[str], card: Card, locale: Optional[str]) -> Optional[Option]:
+def match_option(text: str, intent: Optional[str], card: QuestionCard, locale: Optional[str]) -> Optional[Option]:
     """The option a typed answer picks: its label (any locale) or value, or yes/no."""
     typed = _normal(text)
     if not typed:
@@ -338,12 +368,13 @@ def last_flow_action(events: Sequence[Mapping[str, Any]]) -> Optional[str]:
     return None
 
 
-def current_question(events: Sequence[Mapping[str, Any]], dialogues: Mapping[str, Dialogue]) -> Optional[Tuple[Dialogue, Card]]:
+def current_question(events: Sequence[Mapping[str, Any]],
+                     dialogues: Mapping[str, Dialogue]) -> Optional[Tuple[Dialogue, QuestionCard]]:
     """The question the visitor is answering, if the flow is waiting on one."""
     parsed = naming.parse_card_name(last_flow_action(events), "utter_dc")
     if parsed and parsed[0] in dialogues:
         card = dialogues[parsed[0]].cards.get(parsed[1])
-        if card is not None and card.kind == "question":
+        if isinstance(card, QuestionCard):
             return dialogues[parsed[0]], card
     return None
 
@@ -373,6 +404,6 @@ def _reask_response(events: Sequence[Mapping[str, Any]], dialogues: Mapping[str,
     if form and form[0] in dialogues and form[1] in dialogues[form[0]].cards:
         card = dialogues[form[0]].cards[form[1]]
         active = next((e for e in reversed(events) if e.get("event") == "active_loop"), None)
-        if active and active.get("name") == name:
-            return naming.ask_response(form[0], form[1], card.field)
+        if active and active.get("name") == name and isinstance(card, CaptureCard):
+            return naming.ask_response(form[0], form[1], card.slot_field)
     return None

@@ -155,7 +155,7 @@ def _agent(raw: LMap, problems: List[Diagnostic]) -> Optional[Agent]:
         error("active", "'active' must be true or false")
     if len(problems) != count:
         return None
-    return Agent(name=name.strip(), email=email.strip().lower(), timezone=timezone, calendar=calendar,
+    return Agent(name=str(name).strip(), email=str(email).strip().lower(), timezone=str(timezone), calendar=calendar,
                  availability=availability, duration_minutes=minutes["duration"],
                  buffer_minutes=minutes["buffer"], min_notice_minutes=minutes["min_notice"],
                  max_per_day=max_per_day, weight=weight, teams=tuple(teams), active=active)
@@ -175,7 +175,7 @@ def _availability(raw: LMap, problems: List[Diagnostic]) -> Tuple[Tuple[int, Tup
         if not isinstance(blocks, LList):
             problems.append(Diagnostic.at(hours.pos_of(day), "a weekday has a list of \"HH:MM-HH:MM\" blocks"))
             continue
-        parsed = []
+        parsed: List[Tuple[int, int]] = []
         for index, block in enumerate(blocks):
             match = _BLOCK.match(str(block).replace(" ", ""))
             start = end = 0

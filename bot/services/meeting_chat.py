@@ -15,8 +15,8 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 from bot.calendars import local
 from bot.calendars.providers import Calendars
 from bot.core import naming
-from bot.core.agents import Agent, Routing
-from bot.core.dialogue import Card, Dialogue
+from bot.core.agents import Agent, Routing, RoutingSpec
+from bot.core.dialogue import Dialogue, MeetingCard
 from bot.core.meetings import ACTIVE, BookingRequest
 from bot.dialogues.runtime import facts_from_slots, validate_capture
 from bot.routing.agents import RoutingFile
@@ -40,7 +40,7 @@ class MeetingReply:
     events: List[Tuple[str, Dict[str, Any]]] = field(default_factory=list)
 
 
-def _eligible(agents: Sequence[Agent], routing: Any) -> List[Agent]:
+def _eligible(agents: Sequence[Agent], routing: RoutingSpec) -> List[Agent]:
     if isinstance(routing, Mapping) and routing.get("agent"):
         return [a for a in agents if a.email == str(routing["agent"]).lower()]
     if isinstance(routing, Mapping) and routing.get("team"):
@@ -67,10 +67,10 @@ class MeetingChat:
     def __init__(self, store: Meetings, routing: RoutingFile, calendars: Calendars, public_url: str) -> None:
         self.store, self.routing, self.calendars, self.public_url = store, routing, calendars, public_url
 
-    def _propose(self, reply: MeetingReply, routing: Routing, card: Card, offset: int, zone: str,
+    def _propose(self, reply: MeetingReply, routing: Routing, card: MeetingCard, offset: int, zone: str,
                  locale: str, now: int, response: str = "utter_dc_meeting_pick") -> MeetingReply:
-        minutes = card.meeting["duration_seconds"] // 60
-        times = free_times(self.store, self.calendars, _eligible(routing.agents, card.meeting["routing"]), minutes, now)
+        minutes = card.meeting.duration_seconds // 60
+        times = free_times(self.store, self.calendars, _eligible(routing.agents, card.meeting.routing), minutes, now)
         if not times:
             reply.messages.append(("utter_dc_meeting_none", {}))
             reply.done = True
@@ -84,7 +84,7 @@ class MeetingChat:
         reply.slots["dc_meeting_offset"] = offset if times[offset:offset + SHOWN] else 0
         return reply
 
-    def handle(self, dialogue: Dialogue, card: Card, intent: Optional[str], after_email_form: bool,
+    def handle(self, dialogue: Dialogue, card: MeetingCard, intent: Optional[str], after_email_form: bool,
                slots: Mapping[str, Any], visit: Mapping[str, Any], conversation: str,
                now: Optional[int] = None) -> MeetingReply:
         """What the meeting action does for this turn of the meeting card."""
@@ -105,8 +105,8 @@ class MeetingChat:
                 return reply
             if intent == "dc_meeting_reschedule":  # same agent, another time: propose their free times
                 reply.slots["dc_rescheduling"] = meeting.id
-                agent_only = {**card.meeting, "routing": {"agent": meeting.agent_email}}
-                return self._propose(reply, routing, _with_meeting(card, agent_only), 0, zone, locale, now)
+                agent_only = _routed(card, {"agent": meeting.agent_email})
+                return self._propose(reply, routing, agent_only, 0, zone, locale, now)
             service.cancel(store, routing, self.calendars, meeting.id, "cancelled by the visitor in the chat")
             reply.messages.append(("utter_dc_meeting_cancelled", {"time": describe(meeting.start_at, zone),
                                                                  "timezone": zone}))
@@ -123,8 +123,8 @@ class MeetingChat:
             moved = service.reschedule(store, routing, self.calendars, str(moving), int(chosen), now=now)
             if moved is None:  # that time went meanwhile: the same agent's next free times
                 original = store.get(str(moving))
-                same_agent = {"agent": original.agent_email} if original else card.meeting["routing"]
-                return self._propose(reply, routing, _with_meeting(card, {**card.meeting, "routing": same_agent}),
+                same_agent = {"agent": original.agent_email} if original else card.meeting.routing
+                return self._propose(reply, routing, _routed(card, same_agent),
                                      0, zone, locale, now, response="utter_dc_meeting_taken")
             reply.messages.append(("utter_dc_meeting_moved", {"time": describe(moved.start_at, zone), "timezone": zone}))
             reply.slots.update({"dc_rescheduling": None, "dc_slot": None})
@@ -136,9 +136,9 @@ class MeetingChat:
             reply.slots[naming.field_slot("person.email")] = None
             reply.ask_email = True
             return reply
-        request = BookingRequest(int(chosen), card.meeting["duration_seconds"] // 60, email,
+        request = BookingRequest(int(chosen), card.meeting.duration_seconds // 60, email,
                                  facts_from_slots({**slots, naming.field_slot("person.email"): email}),
-                                 card.meeting["routing"], slots.get("dc_lead_id"), conversation)
+                                 card.meeting.routing, slots.get("dc_lead_id"), conversation)
         result, created = service.book(store, routing, self.calendars, request, now=now)
         logger.info("%s: meeting %s: %s", conversation, "booked" if result.meeting else "not booked", result.choice.reason)
         if result.meeting is None:
@@ -152,8 +152,8 @@ class MeetingChat:
             reply.messages.append(("utter_dc_meeting_invitation",
                                    {"link": local.invitation_url(self.public_url, result.meeting.id)}))
         reply.slots.update({"dc_meeting_id": result.meeting.id, "dc_slot": None, naming.field_slot("person.email"): email})
-        if card.meeting.get("write_agent_to"):
-            reply.slots[naming.field_slot(card.meeting["write_agent_to"])] = agent.email
+        if card.meeting.write_agent_to:
+            reply.slots[naming.field_slot(card.meeting.write_agent_to)] = agent.email
         start = datetime.datetime.fromtimestamp(result.meeting.start_at, datetime.timezone.utc)
         reply.events.append(("meeting", {"dialogue": dialogue.id, "agent": agent.email,
                                          "start": start.strftime("%Y-%m-%dT%H:%M:%SZ"), "meeting": result.meeting.id}))
@@ -161,5 +161,6 @@ class MeetingChat:
         return reply
 
 
-def _with_meeting(card: Card, meeting: Mapping[str, Any]) -> Card:
-    return replace(card, meeting=dict(meeting))
+def _routed(card: MeetingCard, routing: RoutingSpec) -> MeetingCard:
+    """The card with other routing (a reschedule stays with the meeting's agent)."""
+    return replace(card, meeting=replace(card.meeting, routing=routing))

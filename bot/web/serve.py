@@ -28,6 +28,12 @@ class Service:
     health_url: str
     process: Optional[subprocess.Popen] = None
 
+    @property
+    def started(self) -> subprocess.Popen:
+        if self.process is None:
+            raise RuntimeError(f"the {self.name} was not started")
+        return self.process
+
 
 # The Rasa server reads the tracker store's database URL from its environment
 # (Rasa expands `${...}` in endpoints.yml), so a password never lands in a file.
@@ -58,7 +64,7 @@ def marketo_emulator(settings: Settings) -> Service:
     """The Marketo emulator seeded with the demo leads, for `MARKETO=emulator make run`."""
     port = settings.marketo_emulator_port
     return Service("Marketo emulator", [
-        sys.executable, "-m", "bot.marketo.emulator", "--port", str(port),
+        sys.executable, "-m", "bot.emulators.marketo", "--port", str(port),
         "--seed", str(settings.project / "data" / "marketo" / "demo_leads.csv"),
         "--client-id", "emulator-client", "--client-secret", "emulator-secret",
     ], f"http://127.0.0.1:{port}/_emulator/health")
@@ -119,7 +125,7 @@ def run(settings: Settings, model: Path, startup_timeout: float = 300) -> int:
         env.update(emulator_environment(settings))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(settings.project), env.get("PYTHONPATH")]))
     running = services(settings, model)
-    stopping = {"signal": None}
+    stopping: Dict[str, Optional[int]] = {"signal": None}
 
     def on_signal(signum: int, _frame: object) -> None:
         stopping["signal"] = signum
@@ -132,8 +138,9 @@ def run(settings: Settings, model: Path, startup_timeout: float = 300) -> int:
         waiting = list(running)
         while waiting and stopping["signal"] is None:
             for service in list(waiting):
-                if service.process.poll() is not None:
-                    print(f"dynchat: the {service.name} exited during start-up (code {service.process.returncode})", file=sys.stderr)
+                if service.started.poll() is not None:
+                    print(f"dynchat: the {service.name} exited during start-up (code {service.started.returncode})",
+                          file=sys.stderr)
                     return 1
                 if _healthy(service.health_url):
                     waiting.remove(service)
@@ -150,8 +157,9 @@ def run(settings: Settings, model: Path, startup_timeout: float = 300) -> int:
                   "Start a visit by sending '/session_start' with metadata {\"url\": ...}. Press Ctrl-C to stop.", flush=True)
         while stopping["signal"] is None:
             for service in running:
-                if service.process.poll() is not None:
-                    print(f"dynchat: the {service.name} stopped unexpectedly (code {service.process.returncode})", file=sys.stderr)
+                if service.started.poll() is not None:
+                    print(f"dynchat: the {service.name} stopped unexpectedly (code {service.started.returncode})",
+                          file=sys.stderr)
                     return 1
             time.sleep(0.5)
         print("dynchat: stopping", file=sys.stderr)

@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 class SQLTrackerStore(tracker_store.SQLTrackerStore):
     """Rasa's SQL tracker store; on SQLite, pooled connections with our pragmas."""
 
+    engine: sa.engine.Engine
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.engine.dialect.name == "sqlite":

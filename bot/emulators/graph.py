@@ -7,22 +7,22 @@ errors), creates events (a repeated transactionId returns the first event;
 Teams join links), patches and deletes them, with switches for 429 (with
 Retry-After), 5xx, delays and token errors.
 
-Run: python -m bot.calendars.outlook_emulator --port 8897 --cert server.pem --key server.key
+Run: python -m bot.emulators.graph --port 8897 --cert server.pem --key server.key
 """
 from __future__ import annotations
 
 import argparse
-import asyncio
-import collections
 import secrets
 import ssl
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Deque, Dict, List, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from sanic import Sanic, response
 from sanic.request import Request
+
+from bot.emulators.control import ControlPlane
 
 
 @dataclass
@@ -34,10 +34,11 @@ class State:
     transactions: Dict[str, Tuple[str, str]] = field(default_factory=dict)
     busy: Dict[str, List[Tuple[str, str]]] = field(default_factory=dict)
     broken: set = field(default_factory=set)
-    faults: Deque[Dict[str, Any]] = field(default_factory=collections.deque)
-    token_faults: int = 0
+    control: ControlPlane = field(default_factory=lambda: ControlPlane("graph"))
     creates: int = 0
-    calls: collections.Counter = field(default_factory=collections.Counter)
+
+
+INVALID_SECRET = "AADSTS7000215: Invalid client secret"
 
 
 def _graph_error(status: int, code: str, message: str, headers=None) -> response.HTTPResponse:
@@ -60,30 +61,23 @@ def create_app(state: State, port: int) -> Sanic:
 
     @app.post("/<tenant>/oauth2/v2.0/token")
     async def token(request: Request, tenant: str):
-        if state.token_faults:
-            state.token_faults -= 1
-            return response.json({"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret"},
-                                 status=401)
+        if state.control.token_error():
+            return response.json({"error": "invalid_client", "error_description": INVALID_SECRET}, status=401)
         if request.form.get("grant_type") != "client_credentials":
             return response.json({"error": "unsupported_grant_type"}, status=400)
         if request.form.get("client_id") != state.client_id or request.form.get("client_secret") != state.client_secret:
-            return response.json({"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret"},
-                                 status=401)
+            return response.json({"error": "invalid_client", "error_description": INVALID_SECRET}, status=401)
         access = secrets.token_urlsafe(32)
         state.tokens[access] = time.time() + 3599
         return response.json({"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
                               "access_token": access})
 
-    async def gate(request: Request):
-        state.calls[f"{request.method} {request.path.split('/events')[0]}"] += 1
-        if state.faults:
-            fault = state.faults.popleft()
-            if fault.get("delay"):
-                await asyncio.sleep(float(fault["delay"]))
-            elif fault.get("status") == 429:
-                return _graph_error(429, "TooManyRequests", "Too many requests", {"Retry-After": "1"})
-            elif fault.get("status"):
-                return _graph_error(int(fault["status"]), "ServiceUnavailable", "Service unavailable")
+    async def gate(request: Request) -> Optional[response.HTTPResponse]:
+        fault = await state.control.before_call(f"{request.method} {request.path.split('/events')[0]}")
+        if fault and fault.get("status") == 429:
+            return _graph_error(429, "TooManyRequests", "Too many requests", {"Retry-After": "1"})
+        if fault and fault.get("status"):
+            return _graph_error(int(fault["status"]), "ServiceUnavailable", "Service unavailable")
         auth = request.headers.get("authorization", "")
         if state.tokens.get(auth[7:] if auth.startswith("Bearer ") else "", 0) < time.time():
             return _graph_error(401, "InvalidAuthenticationToken", "Access token is empty or invalid.")
@@ -146,24 +140,12 @@ def create_app(state: State, port: int) -> Sanic:
             found.update(request.json or {})
         return response.json(found)
 
-    @app.post("/_emulator/faults")
-    async def faults(request: Request):
-        body = request.json or {}
-        state.faults.extend(body.get("calls", []))
-        state.token_faults += int(body.get("token_errors", 0))
+    def on_faults(body: Mapping[str, Any]) -> None:
         state.broken.update(body.get("broken", []))
         for who, spans in (body.get("busy") or {}).items():
             state.busy.setdefault(who, []).extend(tuple(span) for span in spans)
-        return response.json({"ok": True})
 
-    @app.get("/_emulator/stats")
-    async def stats(_request: Request):
-        return response.json({"events": state.events, "creates": state.creates, "calls": dict(state.calls)})
-
-    @app.get("/_emulator/health")
-    async def health(_request: Request):
-        return response.json({"ok": True})
-
+    state.control.mount(app, on_faults, lambda _request: {"events": state.events, "creates": state.creates})
     return app
 
 

@@ -8,24 +8,24 @@ client-chosen ids (a repeated id is 409 duplicate), Meet links when asked,
 and switches for 429 / 403 rateLimitExceeded (with Retry-After), 5xx,
 delays and token refusals.
 
-Run: python -m bot.calendars.google_emulator --port 8898
+Run: python -m bot.emulators.google --port 8898
 """
 from __future__ import annotations
 
 import argparse
-import asyncio
 import base64
-import collections
 import json
 import re
 import secrets
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Deque, Dict, List, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from sanic import Sanic, response
 from sanic.request import Request
+
+from bot.emulators.control import ControlPlane
 
 _ID = re.compile(r"^[a-v0-9]{5,1024}$")
 
@@ -36,13 +36,11 @@ class State:
     events: Dict[str, Dict[str, Dict[str, Any]]] = field(default_factory=dict)  # calendar -> id -> event
     busy: Dict[str, List[Tuple[str, str]]] = field(default_factory=dict)  # calendar -> seeded busy (RFC 3339)
     broken_calendars: set = field(default_factory=set)
-    faults: Deque[Dict[str, Any]] = field(default_factory=collections.deque)
-    token_faults: int = 0
-    calls: collections.Counter = field(default_factory=collections.Counter)
+    control: ControlPlane = field(default_factory=lambda: ControlPlane("google"))
     inserts: int = 0
 
 
-def _error(status: int, reason: str, message: str, headers: Dict[str, str] = None) -> response.HTTPResponse:
+def _error(status: int, reason: str, message: str, headers: Optional[Dict[str, str]] = None) -> response.HTTPResponse:
     return response.json({"error": {"code": status, "message": message,
                                     "errors": [{"domain": "global" if status != 403 else "usageLimits",
                                                 "reason": reason, "message": message}]}},
@@ -59,8 +57,7 @@ def create_app(state: State) -> Sanic:
 
     @app.post("/token")
     async def token(request: Request):
-        if state.token_faults:
-            state.token_faults -= 1
+        if state.control.token_error():
             return response.json({"error": "invalid_grant", "error_description": "Invalid JWT Signature."}, status=400)
         if request.form.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer":
             return response.json({"error": "unsupported_grant_type"}, status=400)
@@ -68,26 +65,22 @@ def create_app(state: State) -> Sanic:
             claims = _claims(request.form.get("assertion", ""))
         except (ValueError, IndexError):
             return response.json({"error": "invalid_grant", "error_description": "Bad assertion"}, status=400)
-        user = claims.get("sub") or claims.get("iss")
+        user = str(claims.get("sub") or claims.get("iss") or "")
         access = f"ya29.{secrets.token_urlsafe(24)}"
         state.tokens[access] = (user, time.time() + 3600)
         return response.json({"access_token": access, "expires_in": 3599, "token_type": "Bearer"})
 
-    async def gate(request: Request, calendar: str = None):
-        state.calls[f"{request.method} {request.path.split('/events')[0]}"] += 1
-        if state.faults:
-            fault = state.faults.popleft()
-            if fault.get("delay"):
-                await asyncio.sleep(float(fault["delay"]))
-            elif fault.get("status") == 429:
-                return _error(429, "rateLimitExceeded", "Rate Limit Exceeded", {"Retry-After": "1"})
-            elif fault.get("status") == 403:
-                return _error(403, "rateLimitExceeded", "Rate Limit Exceeded")
-            elif fault.get("status"):
-                return _error(int(fault["status"]), "backendError", "Backend Error")
+    async def gate(request: Request, calendar: Optional[str] = None) -> Optional[response.HTTPResponse]:
+        fault = await state.control.before_call(f"{request.method} {request.path.split('/events')[0]}")
+        if fault and fault.get("status") == 429:
+            return _error(429, "rateLimitExceeded", "Rate Limit Exceeded", {"Retry-After": "1"})
+        if fault and fault.get("status") == 403:
+            return _error(403, "rateLimitExceeded", "Rate Limit Exceeded")
+        if fault and fault.get("status"):
+            return _error(int(fault["status"]), "backendError", "Backend Error")
         auth = request.headers.get("authorization", "")
-        user, expiry = state.tokens.get(auth[7:] if auth.startswith("Bearer ") else "", (None, 0))
-        if user is None or expiry < time.time():
+        user, expiry = state.tokens.get(auth[7:] if auth.startswith("Bearer ") else "", ("", 0.0))
+        if not user or expiry < time.time():
             return _error(401, "authError", "Invalid Credentials")
         if calendar is not None and calendar not in ("primary", user):
             return _error(403, "forbidden", "Forbidden")
@@ -148,25 +141,13 @@ def create_app(state: State) -> Sanic:
             found.update(request.json or {})
         return response.json(found)
 
-    @app.post("/_emulator/faults")
-    async def faults(request: Request):
-        body = request.json or {}
-        state.faults.extend(body.get("calls", []))
-        state.token_faults += int(body.get("token_errors", 0))
+    def on_faults(body: Mapping[str, Any]) -> None:
         state.broken_calendars.update(body.get("broken_calendars", []))
         for cal, spans in (body.get("busy") or {}).items():
             state.busy.setdefault(cal, []).extend(tuple(span) for span in spans)
-        return response.json({"ok": True})
 
-    @app.get("/_emulator/stats")
-    async def stats(_request: Request):
-        return response.json({"events": state.events, "inserts": state.inserts, "calls": dict(state.calls),
-                              "users": sorted({user for user, _ in state.tokens.values()})})
-
-    @app.get("/_emulator/health")
-    async def health(_request: Request):
-        return response.json({"ok": True})
-
+    state.control.mount(app, on_faults, lambda _request: {
+        "events": state.events, "inserts": state.inserts, "users": sorted({user for user, _ in state.tokens.values()})})
     return app
 
 

@@ -6,16 +6,15 @@ Bearer` only, errors as HTTP 200 with `success: false` and Marketo's codes,
 the rate limit (100 calls per 20 s -> 606), the concurrency limit (10 -> 615)
 and the daily quota (-> 607), record-level errors, lead lookups by email or
 cookie (GET, or POST with `_method=GET`), cookie association, createOrUpdate,
-push and external activities. `/_emulator/*` switches inject faults (codes,
-HTTP 5xx, slowness, expired tokens) and report what the server saw, so tests
+push and external activities. `/_emulator/*` (the shared control plane) injects
+faults (codes, HTTP 5xx, slowness, expired tokens) and report what the server saw, so tests
 can measure the client from the outside.
 
-Run: python -m bot.marketo.emulator --port 8899 [--seed leads.csv]
+Run: python -m bot.emulators.marketo --port 8899 [--seed leads.csv]
 """
 from __future__ import annotations
 
 import argparse
-import asyncio
 import base64
 import collections
 import csv
@@ -26,10 +25,12 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Deque, Dict, List, Optional
+from typing import Any, Deque, Dict, List, Mapping, Optional
 
 from sanic import Sanic, response
 from sanic.request import Request
+
+from bot.emulators.control import ControlPlane
 
 MAX_BATCH = 300
 ERRORS = {
@@ -44,15 +45,6 @@ ERRORS = {
 LEAD_FIELDS = ("email", "firstName", "lastName", "title", "phone", "mobilePhone", "company", "industry",
                "numberOfEmployees", "country", "state", "city", "annualRevenue", "website", "mainPhone",
                "billingCountry", "billingCity", "sicCode", "leadScore", "leadStatus", "createdAt", "updatedAt")
-
-
-@dataclass
-class Faults:
-    """Injected failures, consumed one per matching API call."""
-
-    codes: Deque[str] = field(default_factory=collections.deque)      # e.g. "606", "615", "604"
-    http_statuses: Deque[int] = field(default_factory=collections.deque)  # e.g. 503
-    delays: Deque[float] = field(default_factory=collections.deque)
 
 
 @dataclass
@@ -76,8 +68,7 @@ class State:
     token_requests: int = 0
     activities: List[Dict[str, Any]] = field(default_factory=list)
     errors_returned: collections.Counter = field(default_factory=collections.Counter)
-    requests_seen: collections.Counter = field(default_factory=collections.Counter)  # "POST /path" -> n
-    faults: Faults = field(default_factory=Faults)
+    control: ControlPlane = field(default_factory=lambda: ControlPlane("marketo"))  # faults; calls by "POST /path"
     next_id: itertools.count = field(default_factory=lambda: itertools.count(1_000_000))
     jobs: Dict[str, "ExportJob"] = field(default_factory=dict)
     job_seconds: float = 1.0            # how long a job waits in the queue and how long it processes
@@ -147,24 +138,22 @@ def create_app(state: State) -> Sanic:
         if not request.path.startswith(("/rest/", "/bulk/")):
             return None
         now = time.monotonic()
-        state.requests_seen[f"{request.method} {request.path}{'?_method=GET' if request.args.get('_method') else ''}"] += 1
         state.all_call_times.append(now)
         state.in_flight += 1
         state.max_in_flight = max(state.max_in_flight, state.in_flight)
         request.ctx.counted = True
-        if state.faults.delays:
-            await asyncio.sleep(state.faults.delays.popleft())
-        if state.faults.http_statuses:
-            status = state.faults.http_statuses.popleft()
-            return response.text("Service Unavailable", status=status)
+        fault = await state.control.before_call(
+            f"{request.method} {request.path}{'?_method=GET' if request.args.get('_method') else ''}")
+        if fault and fault.get("status"):  # a gateway error: plain text, before the API looks at the call
+            return response.text("Service Unavailable", status=int(fault["status"]))
         auth = request.headers.get("authorization", "")
         token = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
         if not token or token not in state.tokens:
             return error(state, "601")
         if state.tokens[token] <= now:
             return error(state, "602")
-        if state.faults.codes:
-            return error(state, state.faults.codes.popleft())
+        if fault and fault.get("code"):  # an API error code, after the token was accepted
+            return error(state, str(fault["code"]))
         while state.call_times and state.call_times[0] <= now - state.rate_window:
             state.call_times.popleft()
         state.call_times.append(now)
@@ -186,6 +175,8 @@ def create_app(state: State) -> Sanic:
     @app.get("/identity/oauth/token")
     async def token(request: Request):
         state.token_requests += 1
+        if state.control.token_error():
+            return response.json({"error": "unauthorized", "error_description": "Bad client credentials"}, status=401)
         if request.args.get("grant_type") != "client_credentials":
             return response.json({"error": "invalid_request", "error_description": "Unsupported grant type"}, status=400)
         if request.args.get("client_id") != state.client_id or request.args.get("client_secret") != state.client_secret:
@@ -250,7 +241,7 @@ def create_app(state: State) -> Sanic:
             body = None
         if not isinstance(body, dict) or not isinstance(body.get("input"), list):
             return error(state, "609")
-        return ok(_upsert(body.get("input"), body.get("action", "createOrUpdate"), body.get("lookupField", "email")))
+        return ok(_upsert(body["input"], body.get("action", "createOrUpdate"), body.get("lookupField", "email")))
 
     @app.post("/rest/v1/leads/push.json")
     async def push(request: Request):
@@ -262,7 +253,7 @@ def create_app(state: State) -> Sanic:
     def _upsert(records: List[Any], action: str, lookup: str) -> List[Dict[str, Any]]:
         if len(records) > MAX_BATCH:
             return [{"status": "skipped", "reasons": [{"code": "1003", "message": "Too many records"}]}]
-        results = []
+        results: List[Dict[str, Any]] = []
         for record in records:
             if not isinstance(record, dict) or not record.get(lookup):
                 results.append({"status": "skipped", "reasons": [{"code": "1003", "message": ERRORS["1003"]}]})
@@ -341,7 +332,7 @@ def create_app(state: State) -> Sanic:
             return error(state, "609")
         if len(records) > MAX_BATCH:
             return error(state, "1003")
-        results = []
+        results: List[Dict[str, Any]] = []
         for record in records:
             if not isinstance(record, dict) or record.get("leadId") not in state.leads:
                 results.append({"status": "skipped", "reasons": [{"code": "1004", "message": ERRORS["1004"]}]})
@@ -359,7 +350,7 @@ def create_app(state: State) -> Sanic:
         """Move jobs along by elapsed time: at most two process at once (Marketo's limit)."""
         now = time.time()
         for job in state.jobs.values():
-            if job.status == "Processing" and now - job.started_at >= state.job_seconds:
+            if job.status == "Processing" and now - (job.started_at or now) >= state.job_seconds:
                 if job.fail:
                     job.status, job.finished_at = "Failed", now
                     continue
@@ -370,7 +361,7 @@ def create_app(state: State) -> Sanic:
         for job in sorted(state.jobs.values(), key=lambda j: j.queued_at or 0):
             if processing >= 2:
                 break
-            if job.status == "Queued" and now - job.queued_at >= state.job_seconds / 2:
+            if job.status == "Queued" and now - (job.queued_at or now) >= state.job_seconds / 2:
                 job.status, job.started_at = "Processing", now
                 processing += 1
         state.max_processing = max(state.max_processing, processing)
@@ -479,17 +470,12 @@ def create_app(state: State) -> Sanic:
             cut = state.drop_file_after.pop(0)
             stream = await request.respond(status=status, headers={**headers, "Content-Length": str(len(chunk))})
             await stream.send(chunk[:cut])
-            request.transport.close()
+            request.transport.close()  # type: ignore[attr-defined]  # sanic's transport is asyncio's
             return None
         return response.raw(chunk, status=status, headers=headers)
 
     # --- switches and measurements for tests ---------------------------------
-    @app.post("/_emulator/faults")
-    async def faults(request: Request):
-        body = request.json or {}
-        state.faults.codes.extend(str(c) for c in body.get("codes", []))
-        state.faults.http_statuses.extend(int(s) for s in body.get("http_statuses", []))
-        state.faults.delays.extend(float(d) for d in body.get("delays", []))
+    def on_faults(body: Mapping[str, Any]) -> None:
         if body.get("expire_tokens"):
             for token_value in state.tokens:
                 state.tokens[token_value] = 0
@@ -508,29 +494,24 @@ def create_app(state: State) -> Sanic:
             state.export_daily_bytes = int(body["export_daily_bytes"])
         for lead in body.get("add_leads", []):
             state.leads[int(lead.pop("id"))] = lead
-        return response.json({"ok": True})
 
-    @app.get("/_emulator/stats")
-    async def stats(request: Request):
+    def stats(request: Request) -> Dict[str, Any]:
         window = float(request.args.get("window", state.rate_window))
         times, busiest, start = state.all_call_times, 0, 0
         for end in range(len(times)):
             while times[end] - times[start] >= window:
                 start += 1
             busiest = max(busiest, end - start + 1)
-        return response.json({
+        return {
             "calls": len(times), "busiest_window_calls": busiest, "window": window,
             "max_in_flight": state.max_in_flight, "token_requests": state.token_requests,
             "errors": dict(state.errors_returned), "activities": state.activities,
-            "cookies": state.cookies, "leads": len(state.leads), "requests": dict(state.requests_seen),
+            "cookies": state.cookies, "leads": len(state.leads), "requests": dict(state.control.calls),
             "jobs": {job.export_id: job.status for job in state.jobs.values()},
             "max_processing_jobs": state.max_processing,
-        })
+        }
 
-    @app.get("/_emulator/health")
-    async def health(_request: Request):
-        return response.json({"ok": True})
-
+    state.control.mount(app, on_faults, stats)
     return app
 
 
