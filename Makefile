@@ -13,7 +13,7 @@ PYTHON310 ?= $(shell for candidate in python3.10 $$HOME/.pyenv/versions/3.10*/bi
 	  if command -v $$candidate >/dev/null 2>&1 && $$candidate -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1; then \
 	    command -v $$candidate; break; fi; done)
 
-.PHONY: install run test validate compile train bench clean
+.PHONY: install run test check validate compile train bench clean
 
 install: $(STAMP)
 
@@ -39,7 +39,14 @@ compile: install
 train: install
 	$(BIN)/dynchat train
 
-test: install
+# The house rules first (seconds), then the tests: unit, integration, end to end.
+check: install
+	@echo "ruff: style and likely bugs"; $(BIN)/ruff check --quiet .
+	@echo "import-linter: layers, pure core, no emulator in production code"; \
+	  out=$$($(BIN)/lint-imports 2>&1) || { echo "$$out"; exit 1; }
+	@echo "mypy: types of bot/ and actions/"; $(BIN)/mypy --no-error-summary
+
+test: install check
 	@$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "no tests were collected" >&2; exit 1; fi; exit $$status
 

@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from bot.dialogues.build import shared_inputs  # noqa: E402
 from bot.dialogues.compiler import compile_dialogues  # noqa: E402
 from bot.dialogues.loader import load_dialogues  # noqa: E402
-from tests import e2e_support  # noqa: E402
+from tests.support import e2e as e2e_support  # noqa: E402
 
 DIALOGUE_TEMPLATE = """dialogue: generated_{n}
 name: Generated {n}

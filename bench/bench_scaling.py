@@ -39,8 +39,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_dialogues import latency_figures, load, ours_conversation, serve_stock, stock_conversation  # noqa: E402
 
-from tests import e2e_support  # noqa: E402
-from tests.dialogue_generator import write_dialogues  # noqa: E402
+from tests.support import e2e as e2e_support  # noqa: E402
+from tests.support.dialogue_generator import write_dialogues  # noqa: E402
 
 SHIPPED = ROOT / "data" / "dialogues"
 EDITED_DIALOGUE = "welcome.yml"

@@ -98,7 +98,7 @@ def lookups(database_url: str, leads: int, count: int = 5000) -> dict:
 def rest_lookups(count: int = 500) -> dict:
     """The same lookup through the Marketo client and the emulator's REST API (loopback)."""
     from bot.marketo.client import MarketoClient, MarketoConfig
-    from tests.marketo_support import start_emulator
+    from tests.support.marketo import start_emulator
 
     with tempfile.TemporaryDirectory() as folder:
         seed = Path(folder) / "seed.csv"

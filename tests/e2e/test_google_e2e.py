@@ -1,0 +1,92 @@
+"""A meeting booked in the chat on Google Calendar (the emulator): free/busy, the event, the Meet link, cancelling."""
+from __future__ import annotations
+
+import datetime
+import json
+import threading
+import time
+import uuid
+from typing import Any, Dict
+
+import pytest
+
+from bot.calendars.google import event_id_for
+from tests.support import FIXTURES
+from tests.support import e2e as e2e_support
+from tests.support.google import service_account_info, start_google
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def google():
+    emulator = start_google()
+    now = datetime.datetime.now(datetime.timezone.utc)
+    # Alex is away for the next three weeks: only Sam can be offered and booked
+    emulator.faults(busy={"alex@agents.test": [[(now - datetime.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                                                 (now + datetime.timedelta(days=21)).strftime("%Y-%m-%dT%H:%M:%SZ")]]})
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture(scope="module")
+def bot(tmp_path_factory: pytest.TempPathFactory, google):
+    tmp = tmp_path_factory.mktemp("google")
+    key = tmp / "service-account.json"
+    key.write_text(json.dumps(service_account_info(f"{google.base_url}/token")))
+    env = e2e_support.environment(tmp, FIXTURES / "dialogues")
+    env.update(DYNCHAT_AGENTS=str(FIXTURES / "agents" / "google.yml"), GOOGLE_SERVICE_ACCOUNT_FILE=str(key),
+               GOOGLE_CALENDAR_BASE_URL=google.base_url)
+    e2e_support.train(env)
+    running = e2e_support.start(env)
+    yield running
+    assert running.stop() == 0
+    assert "PRIVATE KEY" not in "".join(running.output)
+
+
+def test_a_meeting_is_booked_on_google_with_a_meet_link_and_cancelled(bot, google) -> None:
+    me = uuid.uuid4().hex
+    bot.say(me, "/session_start", {"url": "https://acme.test/", "email": "buyer@acme.test",
+                                   "person": {"phone": "+46700000000"}, "timezone": "Europe/Stockholm"})
+    offer = bot.say(me, "/dc__general__colour__1")
+    assert offer[-1]["text"] == "Pick a time that suits you (times in Europe/Stockholm):"
+    booked = bot.texts(me, offer[-1]["buttons"][0]["payload"])
+    assert booked[0].startswith("You're booked: ") and " with Sam Sometimes." in booked[0]
+    assert booked[1].startswith("Join the meeting here: https://meet.google.com/")
+    assert booked[2] == "Bye, red fan."
+    meeting_id = bot.slots(me)["dc_meeting_id"]
+    events = google.stats()["events"]["sam@agents.test"]
+    event = events[event_id_for(meeting_id)]
+    assert event["attendees"] == [{"email": "buyer@acme.test"}] and event["status"] == "confirmed"
+    offer = bot.say(me, "/dc_meeting_reschedule")  # the same agent's free times
+    moved = bot.texts(me, offer[0]["buttons"][2]["payload"])
+    assert moved == [f"Done: your meeting is now {offer[0]['buttons'][2]['title']} (Europe/Stockholm). "
+                     "The invitation is updated."]
+    event = google.stats()["events"]["sam@agents.test"][event_id_for(meeting_id)]
+    chosen = int(json.loads(offer[0]["buttons"][2]["payload"][len("/dc_meeting"):])["dc_slot"])
+    moved_to = datetime.datetime.fromisoformat(event["start"]["dateTime"].replace("Z", "+00:00")).timestamp()
+    assert moved_to == chosen and event["status"] == "confirmed"
+    assert len(google.stats()["events"]["sam@agents.test"]) == 1  # moved, not a second event
+    assert bot.texts(me, "/dc_meeting_cancel")[0].startswith("Your meeting on ")
+    assert google.stats()["events"]["sam@agents.test"][event_id_for(meeting_id)]["status"] == "cancelled"
+
+
+def test_a_slow_calendar_delays_only_the_visitor_who_asked_for_times(bot, google) -> None:
+    """Calendar calls run off the action server's event loop: while one visitor's times wait 3 s
+    on Google, another visitor's turn on the same action server answers at once."""
+    slow, other = uuid.uuid4().hex, uuid.uuid4().hex
+    bot.say(slow, "/session_start", {"url": "https://acme.test/", "email": "slow@acme.test",
+                                     "person": {"phone": "+46700000001"}, "timezone": "Europe/Stockholm"})
+    google.faults(calls=[{"delay": 3}])  # the next calendar call (free/busy for the offer) takes 3 s
+    offered: Dict[str, Any] = {}
+    asking = threading.Thread(target=lambda: offered.update(reply=bot.say(slow, "/dc__general__colour__1")))
+    started = time.monotonic()
+    asking.start()
+    time.sleep(0.5)  # the slow visitor's meeting action is now waiting on the calendar
+    before = time.monotonic()
+    greeting = bot.texts(other, "/session_start", {"url": "https://acme.test/"})
+    answered_in = time.monotonic() - before
+    asking.join(timeout=60)
+    assert greeting and answered_in < 0.5, (greeting, answered_in)
+    assert time.monotonic() - started >= 3  # the calendar really was slow for the first visitor
+    assert offered["reply"][-1]["text"] == "Pick a time that suits you (times in Europe/Stockholm):"

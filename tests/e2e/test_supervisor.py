@@ -1,0 +1,60 @@
+"""`dynchat run` fails clearly, and stops what it started, when it cannot serve."""
+from __future__ import annotations
+
+import dataclasses
+import socket
+import subprocess
+
+import yaml
+from rasa.utils.endpoints import read_endpoint_config
+
+from bot.config import from_environment
+from bot.web.serve import TRACKER_STORE_URL, endpoints_for
+from tests.support import FIXTURES, PYTHON, ROOT
+from tests.support import e2e as e2e_support
+
+
+def test_a_missing_model_is_a_clear_error(tmp_path) -> None:
+    env = e2e_support.environment(tmp_path, FIXTURES / "dialogues")
+    model = tmp_path / "no-model.tar.gz"
+    result = subprocess.run([PYTHON, "-m", "bot", "run", "--model", str(model)], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert f"no model at {model}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_action_server_failing_to_start_is_reported(tmp_path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        env = e2e_support.environment(tmp_path, FIXTURES / "dialogues", action_port=taken.getsockname()[1])
+        subprocess.run([PYTHON, "-m", "bot", "compile"], cwd=ROOT, env=env, check=True, capture_output=True)
+        model = tmp_path / "placeholder.tar.gz"
+        model.write_bytes(b"")
+        result = subprocess.run([PYTHON, "-m", "bot", "run", "--model", str(model)], cwd=ROOT, env=env,
+                                capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1
+    assert "the action server exited during start-up" in result.stderr
+    assert "Traceback" not in result.stderr.split("dynchat:")[-1]
+    rasa_port = int(env["DYNCHAT_RASA_PORT"])
+    with socket.socket() as probe:  # the Rasa server was stopped with it
+        assert probe.connect_ex(("127.0.0.1", rasa_port)) != 0
+
+
+def test_conversations_go_to_our_database_unless_the_project_names_a_tracker_store(tmp_path, monkeypatch) -> None:
+    secret_url = "postgresql://dynchat:s3cret@db.internal:5432/dynchat"
+    settings = from_environment({"DYNCHAT_PROJECT": str(ROOT), "DYNCHAT_BUILD": str(tmp_path / "build"),
+                                 "DATABASE_URL": secret_url})
+    written = endpoints_for(settings)
+    assert "s3cret" not in written.read_text(encoding="utf-8")  # the URL comes from the environment
+    monkeypatch.setenv(TRACKER_STORE_URL, secret_url)  # as `dynchat run` starts the Rasa server
+    store = read_endpoint_config(str(written), "tracker_store")  # as the Rasa server reads it
+    assert (store.type, store.url) == ("bot.web.tracker_store.SQLTrackerStore", secret_url)
+
+    project = tmp_path / "project"
+    project.mkdir()
+    chosen = {"tracker_store": {"type": "redis", "url": "redis.internal"}}
+    (project / "endpoints.yml").write_text(yaml.safe_dump(chosen), encoding="utf-8")
+    written = endpoints_for(dataclasses.replace(settings, project=project))
+    assert yaml.safe_load(written.read_text(encoding="utf-8"))["tracker_store"] == chosen["tracker_store"]

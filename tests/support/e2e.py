@@ -1,0 +1,110 @@
+"""Run the real bot for end-to-end tests: train once, start `dynchat run`, talk to it."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+from tests.support import PYTHON, ROOT
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class Bot:
+    """A running `dynchat run` with its ports; `say` talks over the REST channel."""
+
+    process: subprocess.Popen
+    rasa_port: int
+    action_port: int
+    env: Dict[str, str] = field(default_factory=dict)
+    output: List[str] = field(default_factory=list)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    def post(self, path: str, body: Dict[str, Any]) -> Any:
+        request = urllib.request.Request(self.base + path, data=json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return json.loads(response.read())
+
+    def get(self, path: str) -> Any:
+        with urllib.request.urlopen(self.base + path, timeout=60) as response:
+            return json.loads(response.read())
+
+    def say(self, sender: str, text: str, metadata: Optional[Dict[str, Any]] = None) -> List[Dict[str, Any]]:
+        body: Dict[str, Any] = {"sender": sender, "message": text}
+        if metadata is not None:
+            body["metadata"] = metadata
+        return self.post("/webhooks/rest/webhook", body)
+
+    def texts(self, sender: str, text: str, metadata: Optional[Dict[str, Any]] = None) -> List[str]:
+        return [m.get("text") for m in self.say(sender, text, metadata)]
+
+    def slots(self, sender: str) -> Dict[str, Any]:
+        return self.get(f"/conversations/{sender}/tracker")["slots"]
+
+    def stop(self, timeout: float = 30) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        return self.process.returncode
+
+
+def environment(tmp: Path, dialogues: Path, rasa_port: int = 0, action_port: int = 0) -> Dict[str, str]:
+    env = dict(os.environ)
+    env.update({
+        "PYTHONPATH": str(ROOT), "DYNCHAT_PROJECT": str(ROOT), "DYNCHAT_DIALOGUES": str(dialogues),
+        "DYNCHAT_BUILD": str(tmp / "build"), "DYNCHAT_MODELS": str(tmp / "models"),
+        "DYNCHAT_RASA_PORT": str(rasa_port or free_port()), "DYNCHAT_ACTION_PORT": str(action_port or free_port()),
+        "DATABASE_URL": f"sqlite:///{tmp / 'visitors.db'}",
+        "DYNCHAT_AGENTS": str(tmp / "no-agents.yml"),  # meetings are off unless a test gives agents
+    })
+    return env
+
+
+def train(env: Dict[str, str]) -> None:
+    result = subprocess.run([PYTHON, "-m", "bot", "train"], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "Contradicting rules" not in result.stdout + result.stderr
+
+
+def start(env: Dict[str, str], extra: List[str] = (), timeout: float = 300) -> Bot:
+    process = subprocess.Popen([PYTHON, "-m", "bot", "run", *extra], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    bot = Bot(process, int(env["DYNCHAT_RASA_PORT"]), int(env["DYNCHAT_ACTION_PORT"]), env)
+    ready = threading.Event()
+
+    def pump() -> None:
+        for line in process.stdout:
+            bot.output.append(line)
+            if "Dynamic Chat is running" in line:
+                ready.set()
+
+    threading.Thread(target=pump, daemon=True).start()
+    deadline = time.monotonic() + timeout
+    while not ready.is_set():
+        if process.poll() is not None or time.monotonic() > deadline:
+            bot.stop()
+            raise AssertionError("dynchat run did not start:\n" + "".join(bot.output[-80:]))
+        time.sleep(0.2)
+    return bot
