@@ -161,7 +161,7 @@ class ActionBack(UsesServices, Action):
         return [UserUtteranceReverted() for _ in range(turns)] + [FollowupAction("action_listen")]
 
 
-class ActionRestart(Action):
+class ActionRestart(UsesServices, Action):
     """`restart`: forget this conversation and play the current dialogue from its start."""
 
     def name(self) -> Text:

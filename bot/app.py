@@ -13,6 +13,7 @@ import functools
 import json
 import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Dict, Optional, TypeVar
 
@@ -39,9 +40,11 @@ T = TypeVar("T")
 class Services:
     """What a process of ours works with; parts that touch files or the network are built on first use."""
 
-    def __init__(self, settings: Settings, database: Optional[Database] = None) -> None:
+    def __init__(self, settings: Settings, database: Optional[Database] = None,
+                 clock: Callable[[], float] = time.time) -> None:
         self.settings = settings
         self.database = database or Database(settings.database_url)
+        self.clock = clock  # what "now" is for meeting times (tests fix it)
         self._lock = threading.Lock()
         self._executor: Optional[ThreadPoolExecutor] = None
 
@@ -109,7 +112,7 @@ class Services:
 
     @functools.cached_property
     def meeting_chat(self) -> MeetingChat:
-        return MeetingChat(self.meetings, self.routing, self.calendars, self.settings.public_url)
+        return MeetingChat(self.meetings, self.routing, self.calendars, self.settings.public_url, self.clock)
 
     # --- blocking work from async code -----------------------------------------------
     async def run_blocking(self, function: Callable[..., T], *args: Any) -> T:

@@ -10,7 +10,7 @@ import datetime
 import logging
 import time
 from dataclasses import dataclass, field, replace
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from bot.calendars import local
 from bot.calendars.providers import Calendars
@@ -64,8 +64,10 @@ def free_times(store: Meetings, calendars: Calendars, agents: Sequence[Agent], m
 class MeetingChat:
     """The meeting card's turns, over the meetings store, the routing file and the agents' calendars."""
 
-    def __init__(self, store: Meetings, routing: RoutingFile, calendars: Calendars, public_url: str) -> None:
+    def __init__(self, store: Meetings, routing: RoutingFile, calendars: Calendars, public_url: str,
+                 clock: Callable[[], float] = time.time) -> None:
         self.store, self.routing, self.calendars, self.public_url = store, routing, calendars, public_url
+        self.clock = clock
 
     def _propose(self, reply: MeetingReply, routing: Routing, card: MeetingCard, offset: int, zone: str,
                  locale: str, now: int, response: str = "utter_dc_meeting_pick") -> MeetingReply:
@@ -88,7 +90,7 @@ class MeetingChat:
                slots: Mapping[str, Any], visit: Mapping[str, Any], conversation: str,
                now: Optional[int] = None) -> MeetingReply:
         """What the meeting action does for this turn of the meeting card."""
-        now = int(time.time()) if now is None else now
+        now = int(self.clock()) if now is None else now
         reply = MeetingReply(slots={"dc_meeting_card": naming.goto_value(dialogue.id, card.id)})
         routing = self.routing.current()
         zone = str(visit.get("timezone") or "UTC")

@@ -1,0 +1,99 @@
+"""Every action of `actions/`, in process, on trackers kept as data files: the exact messages and events.
+
+Each file in tests/fixtures/trackers holds the tracker an action is run on
+(as Rasa sends it to the action server) and what must come back, in the
+style of rasa-sdk's and RasaHQ financial-demo's action tests. The services
+are built from test settings: the fixture dialogues compiled, the
+always-free agents, a SQLite store with one known lead, and a fixed clock.
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime
+import re
+from pathlib import Path
+from typing import Any, Dict, Iterator, List
+
+import pytest
+import yaml
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.dialogue import ActionBack, ActionFreeText, ActionMeeting, ActionRestart, ActionStep
+from bot.app import Services
+from bot.config import from_environment
+from bot.core.visitors import Visitor
+from bot.dialogues.build import compile_project
+from tests.support import FIXTURES, ROOT
+
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+CASES = sorted((FIXTURES / "trackers").glob("*.yml"))
+CLOCK = datetime.datetime(2030, 3, 18, 8, 0, tzinfo=datetime.timezone.utc).timestamp()  # a Monday, 08:00 UTC
+ACTIONS = {cls().name(): cls for cls in (ActionStep, ActionMeeting, ActionFreeText, ActionBack, ActionRestart)}
+KNOWN_LEAD = Visitor(501, "ann@corp.test", {"person.firstName": "Ann", "company.name": "Corp", "person.colour": "red"})
+
+
+@pytest.fixture(scope="module")
+def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
+    built = build_services(tmp_path_factory.mktemp("actions"))
+    yield built
+    built.close()
+
+
+def build_services(folder: Path) -> Services:
+    """The fixture dialogues compiled, the always-free agents, one known lead, a fixed clock."""
+    compiled, problems = compile_project(ROOT, [str(FIXTURES / "dialogues")])
+    assert problems == [] and compiled is not None
+    compiled.write(folder / "build")
+    settings = from_environment({
+        "DYNCHAT_PROJECT": str(ROOT), "DYNCHAT_BUILD": str(folder / "build"), "DYNCHAT_VAR": str(folder),
+        "DYNCHAT_AGENTS": str(FIXTURES / "agents" / "always.yml"), "DYNCHAT_ACCOUNTS": str(folder / "none.csv"),
+        "DYNCHAT_FIELD_MAP": str(folder / "none.yml"), "DYNCHAT_PUBLIC_URL": "https://chat.example.test"})
+    built = Services(settings, clock=lambda: CLOCK)
+    built.database.upgrade()
+    built.visitors.upsert([KNOWN_LEAD])
+    built.visitors.associate_cookie("id:111-AAA-222&token:_mch-corp.test-1", KNOWN_LEAD.lead_id)
+    return built
+
+
+def _declared_slots(services: Services) -> List[str]:
+    domain = yaml.safe_load((services.settings.build / "domain.yml").read_text(encoding="utf-8"))
+    return sorted(domain["slots"])
+
+
+def run(services: Services, action: str, tracker_data: Dict[str, Any]) -> Dict[str, Any]:
+    """Run one action as the action server would, and return what it sends back."""
+    slots = {name: None for name in _declared_slots(services)}
+    slots.update(tracker_data.get("slots") or {})
+    tracker = Tracker.from_dict({
+        "sender_id": tracker_data.get("sender_id", "visitor"), "slots": slots,
+        "latest_message": tracker_data.get("latest_message") or {}, "events": tracker_data.get("events") or [],
+        "paused": False, "followup_action": None, "active_loop": tracker_data.get("active_loop") or {},
+        "latest_action_name": tracker_data.get("latest_action_name"),
+        "latest_event_time": None, "latest_input_channel": tracker_data.get("input_channel", "rest")})
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ACTIONS[action](services).run(dispatcher, tracker, {}))
+    return _named_ids({"messages": [{k: v for k, v in m.items() if v not in (None, [], {})} for m in dispatcher.messages],
+                       "events": [{k: v for k, v in e.items() if k != "timestamp"} for e in events]})
+
+
+def _named_ids(value: Any) -> Any:
+    """Meeting ids are random UUIDs: the files say `<meeting id>` where one goes."""
+    if isinstance(value, str):
+        return UUID.sub("<meeting id>", value)
+    if isinstance(value, list):
+        return [_named_ids(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _named_ids(item) for key, item in value.items()}
+    return value
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.stem for case in CASES])
+def test_the_action_sends_exactly_what_the_file_says(services: Services, case: Path) -> None:
+    data = yaml.safe_load(case.read_text(encoding="utf-8"))
+    assert run(services, data["action"], data["tracker"]) == data["expect"], data.get("about")
+
+
+def test_there_is_a_case_for_every_action() -> None:
+    covered = {yaml.safe_load(case.read_text(encoding="utf-8"))["action"] for case in CASES}
+    assert covered == set(ACTIONS)
