@@ -12,7 +12,7 @@ import functools
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence
 
 from bot.config import Settings, from_environment
 
@@ -85,7 +85,23 @@ def _train(settings: Settings, paths: Sequence[str], models: Path) -> int:
     if train.is_current(settings.build, config, models):
         print(f"model {train.model_path(models)} is up to date")
         return 0
-    return train.train(settings.build, config, models)
+    import time
+
+    log = settings.var / "log" / "dynchat.log"
+    print(f"training the model (Rasa's output: {log})", flush=True)
+    started = time.monotonic()
+    bar = _progress_bar("training")
+    status = train.train(settings.build, config, models, log=log,
+                         progress=lambda share, what: bar(int(share * 1000), 1000, what))
+    if sys.stderr.isatty():
+        sys.stderr.write("\n")
+    if status:
+        from bot.web.serve import log_tail
+
+        print(f"dynchat: training failed (exit {status}); the end of {log}:\n{log_tail(log)}", file=sys.stderr)
+        return status
+    print(f"trained {train.model_path(models)} in {time.monotonic() - started:.0f} s")
+    return 0
 
 
 def cmd_train(args: argparse.Namespace, ctx: Context) -> int:
@@ -128,18 +144,18 @@ def cmd_graph(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
-def _progress_bar(label: str):
+def _progress_bar(label: str) -> Callable[..., None]:
     """A one-line terminal progress bar on stderr (silent when not a terminal)."""
     import time
 
     started = time.monotonic()
 
-    def show(done: int, total: int) -> None:
+    def show(done: int, total: int, what: str = "") -> None:
         if not sys.stderr.isatty() or not total:
             return
         share = min(1.0, done / total)
         bar = "#" * int(share * 30)
-        sys.stderr.write(f"\r{label} [{bar:<30}] {share:6.1%} {time.monotonic() - started:6.1f}s")
+        sys.stderr.write(f"\r{label} [{bar:<30}] {share:6.1%} {time.monotonic() - started:6.1f}s {what[:30]:<30}")
         sys.stderr.flush()
 
     return show

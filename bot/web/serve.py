@@ -1,7 +1,10 @@
 """Run the action server and the Rasa server as one supervised command.
 
 Ctrl-C (or SIGTERM) stops both cleanly; if either dies, the other is stopped
-and the command fails with a message saying which one.
+and the command fails with a message saying which one, and the end of the
+log. The servers' own output (Rasa's, TensorFlow's, sanic's: dozens of lines
+of warnings) goes to one log file under `var/log/`, whose path `run` prints;
+the terminal shows what a person needs.
 """
 from __future__ import annotations
 
@@ -111,9 +114,31 @@ def _stop(running: List[Service]) -> None:
                 service.process.wait()
 
 
+def log_path(settings: Settings) -> Path:
+    return settings.var / "log" / "dynchat.log"
+
+
+def log_tail(path: Path, lines: int = 25) -> str:
+    """The end of the log, to show why a server stopped."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(max(0, path.stat().st_size - 64 * 1024))
+            text = handle.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
 def run(settings: Settings, model: Path, startup_timeout: float = 300) -> int:
     """Start both servers, wait until they answer, then supervise until stopped."""
     env: Dict[str, str] = dict(os.environ)
+    log = log_path(settings)
+    log.parent.mkdir(parents=True, exist_ok=True)
+
+    def failed(message: str) -> int:
+        print(f"dynchat: {message}; the end of {log}:\n{log_tail(log)}", file=sys.stderr)
+        return 1
+
     env["DYNCHAT_BUILD"] = str(settings.build)
     env[TRACKER_STORE_URL] = settings.database_url
     database = Database(settings.database_url)  # the schema (and the SQLite file's WAL mode) before Rasa opens it
@@ -131,22 +156,22 @@ def run(settings: Settings, model: Path, startup_timeout: float = 300) -> int:
         stopping["signal"] = signum
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    print(f"dynchat: starting the servers (log: {log})", flush=True)
     try:
-        for service in running:
-            service.process = subprocess.Popen(service.command, cwd=settings.project, env=env, start_new_session=True)
+        with open(log, "ab") as output:
+            for service in running:
+                service.process = subprocess.Popen(service.command, cwd=settings.project, env=env,
+                                                   stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + startup_timeout
         waiting = list(running)
         while waiting and stopping["signal"] is None:
             for service in list(waiting):
                 if service.started.poll() is not None:
-                    print(f"dynchat: the {service.name} exited during start-up (code {service.started.returncode})",
-                          file=sys.stderr)
-                    return 1
+                    return failed(f"the {service.name} exited during start-up (code {service.started.returncode})")
                 if _healthy(service.health_url):
                     waiting.remove(service)
             if time.monotonic() > deadline:
-                print(f"dynchat: {', '.join(s.name for s in waiting)} did not start within {startup_timeout:.0f}s", file=sys.stderr)
-                return 1
+                return failed(f"{', '.join(s.name for s in waiting)} did not start within {startup_timeout:.0f}s")
             time.sleep(0.5)
         if stopping["signal"] is None:
             base = f"http://{settings.host}:{settings.rasa_port}"
@@ -154,13 +179,12 @@ def run(settings: Settings, model: Path, startup_timeout: float = 300) -> int:
                        if settings.marketo_emulator else "")
             print(f"\nDynamic Chat is running.\n{marketo}  REST:      POST {base}/webhooks/rest/webhook\n"
                   f"  socket.io: {base}/socket.io\n  actions:   http://127.0.0.1:{settings.action_port}/webhook\n"
+                  f"  log:       {log}\n"
                   "Start a visit by sending '/session_start' with metadata {\"url\": ...}. Press Ctrl-C to stop.", flush=True)
         while stopping["signal"] is None:
             for service in running:
                 if service.started.poll() is not None:
-                    print(f"dynchat: the {service.name} stopped unexpectedly (code {service.started.returncode})",
-                          file=sys.stderr)
-                    return 1
+                    return failed(f"the {service.name} stopped unexpectedly (code {service.started.returncode})")
             time.sleep(0.5)
         print("dynchat: stopping", file=sys.stderr)
         return 0

@@ -41,7 +41,7 @@ def bot(tmp_path_factory: pytest.TempPathFactory, google):
     running = e2e_support.start(env)
     yield running
     assert running.stop() == 0
-    assert "PRIVATE KEY" not in "".join(running.output)
+    assert "PRIVATE KEY" not in running.everything_printed()
 
 
 def test_a_meeting_is_booked_on_google_with_a_meet_link_and_cancelled(bot, google) -> None:

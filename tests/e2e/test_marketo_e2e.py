@@ -31,7 +31,7 @@ def bot(tmp_path_factory: pytest.TempPathFactory, marketo):
     running = e2e_support.start(env)
     yield running
     assert running.stop() == 0
-    assert marketo.client_secret not in "".join(running.output)
+    assert marketo.client_secret not in running.everything_printed()
 
 
 def _eventually(check, timeout: float = 20.0):

@@ -33,7 +33,7 @@ def bot(tmp_path_factory: pytest.TempPathFactory, graph):
     running = e2e_support.start(env)
     yield running
     assert running.stop() == 0
-    assert graph.client_secret not in "".join(running.output)
+    assert graph.client_secret not in running.everything_printed()
 
 
 def test_a_meeting_is_booked_on_outlook_with_a_teams_link_and_cancelled(bot, graph) -> None:

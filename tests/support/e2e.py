@@ -36,6 +36,10 @@ class Bot:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.rasa_port}"
 
+    def everything_printed(self) -> str:
+        """What the terminal showed and what went to the log file (servers' output)."""
+        return "".join(self.output) + log_text(self.env)
+
     def post(self, path: str, body: Dict[str, Any]) -> Any:
         request = urllib.request.Request(self.base + path, data=json.dumps(body).encode(),
                                          headers={"Content-Type": "application/json"})
@@ -75,17 +79,24 @@ def environment(tmp: Path, dialogues: Path, rasa_port: int = 0, action_port: int
         "PYTHONPATH": str(ROOT), "DYNCHAT_PROJECT": str(ROOT), "DYNCHAT_DIALOGUES": str(dialogues),
         "DYNCHAT_BUILD": str(tmp / "build"), "DYNCHAT_MODELS": str(tmp / "models"),
         "DYNCHAT_RASA_PORT": str(rasa_port or free_port()), "DYNCHAT_ACTION_PORT": str(action_port or free_port()),
-        "DATABASE_URL": f"sqlite:///{tmp / 'visitors.db'}",
+        "DATABASE_URL": f"sqlite:///{tmp / 'visitors.db'}", "DYNCHAT_VAR": str(tmp / "var"),
         "DYNCHAT_AGENTS": str(tmp / "no-agents.yml"),  # meetings are off unless a test gives agents
     })
     return env
+
+
+def log_text(env: Dict[str, str]) -> str:
+    """The log `dynchat train` and `dynchat run` write Rasa's and the servers' output to."""
+    path = Path(env.get("DYNCHAT_VAR") or ROOT / "var") / "log" / "dynchat.log"
+    return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
 
 
 def train(env: Dict[str, str]) -> None:
     result = subprocess.run([PYTHON, "-m", "bot", "train"], cwd=ROOT, env=env, capture_output=True, text=True,
                             timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "Contradicting rules" not in result.stdout + result.stderr
+    assert "Contradicting rules" not in result.stdout + result.stderr + log_text(env)
+    assert "Warning" not in result.stdout + result.stderr  # Rasa's and TensorFlow's go to the log
 
 
 def start(env: Dict[str, str], extra: List[str] = (), timeout: float = 300) -> Bot:
