@@ -21,7 +21,7 @@ from google.auth.transport.requests import AuthorizedSession
 from google.oauth2 import service_account
 
 from bot.calendars.base import CalendarError, CreatedEvent
-from bot.calendars.retry import retry_delay
+from bot.calendars.retry import RETRYABLE_STATUSES, call_with_retries
 from bot.core.meetings import Interval
 
 SCOPES = ["https://www.googleapis.com/auth/calendar"]
@@ -61,27 +61,14 @@ class GoogleCalendar:
         return self._sessions[agent_email]
 
     def _call(self, agent_email: str, method: str, path: str, **kwargs: Any) -> Any:
-        """One API call as the agent, retried on rate limits and server errors."""
-        for attempt in range(1, self.max_attempts + 1):
-            try:
-                reply = self._session(agent_email).request(method, self.base + path, timeout=30, **kwargs)
-            except Exception as exc:  # google-auth raises RefreshError, requests raises ConnectionError
-                if attempt == self.max_attempts or "RefreshError" in type(exc).__name__:
-                    raise CalendarError(0, f"{type(exc).__name__}") from None
-                self.sleep(retry_delay(attempt))
-                continue
-            if reply.status_code < 300:
-                return reply.json() if reply.content else None
-            reason = ""
-            try:
-                reason = (reply.json().get("error", {}).get("errors") or [{}])[0].get("reason", "")
-            except ValueError:
-                pass
-            retry = reply.status_code in (429, 500, 502, 503, 504) or (reply.status_code == 403 and reason in RATE_REASONS)
-            if not retry or attempt == self.max_attempts:
-                raise CalendarError(reply.status_code, reason or reply.reason or "refused")
-            self.sleep(retry_delay(attempt, reply.headers.get("Retry-After")))
-        raise CalendarError(0, "gave up")  # pragma: no cover
+        """One API call as the agent, retried on rate limits (429, or 403 rateLimitExceeded) and server errors."""
+        return call_with_retries(
+            lambda: self._session(agent_email).request(method, self.base + path, timeout=30, **kwargs),
+            attempts=self.max_attempts, sleep=self.sleep,
+            reason_of=lambda reply: (reply.json().get("error", {}).get("errors") or [{}])[0].get("reason", ""),
+            retryable=lambda status, reason: status in RETRYABLE_STATUSES or (status == 403 and reason in RATE_REASONS),
+            transport_error=lambda exc: True,  # google-auth raises RefreshError, requests ConnectionError
+            fatal=lambda exc: "RefreshError" in type(exc).__name__)
 
     def busy(self, agents: Sequence[str], window: Interval) -> Dict[str, List[Interval]]:
         """Busy intervals per agent; an agent whose calendar errs is busy for the whole window."""

@@ -20,7 +20,7 @@ import msal
 import requests
 
 from bot.calendars.base import CalendarError, CreatedEvent
-from bot.calendars.retry import retry_delay
+from bot.calendars.retry import call_with_retries
 from bot.core.meetings import Interval
 
 SCOPE = ["https://graph.microsoft.com/.default"]
@@ -67,26 +67,12 @@ class OutlookCalendar:
         return result["access_token"]
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        for attempt in range(1, self.max_attempts + 1):
-            try:
-                reply = self.session.request(method, self.graph + path, timeout=30,
-                                             headers={"Authorization": f"Bearer {self._token()}"}, **kwargs)
-            except requests.RequestException as exc:
-                if attempt == self.max_attempts:
-                    raise CalendarError(0, type(exc).__name__) from None
-                self.sleep(retry_delay(attempt))
-                continue
-            if reply.status_code < 300:
-                return reply.json() if reply.content else None
-            code = ""
-            try:
-                code = reply.json().get("error", {}).get("code", "")
-            except ValueError:
-                pass
-            if reply.status_code not in (429, 500, 502, 503, 504) or attempt == self.max_attempts:
-                raise CalendarError(reply.status_code, code or reply.reason or "refused")
-            self.sleep(retry_delay(attempt, reply.headers.get("Retry-After")))
-        raise CalendarError(0, "gave up")  # pragma: no cover
+        """One Graph call, retried on throttling (429) and server errors."""
+        return call_with_retries(
+            lambda: self.session.request(method, self.graph + path, timeout=30,
+                                         headers={"Authorization": f"Bearer {self._token()}"}, **kwargs),
+            attempts=self.max_attempts, sleep=self.sleep,
+            reason_of=lambda reply: reply.json().get("error", {}).get("code", ""))
 
     def busy(self, agents: Sequence[str], window: Interval) -> Dict[str, List[Interval]]:
         busy: Dict[str, List[Interval]] = {agent: [] for agent in agents}
