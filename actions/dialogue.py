@@ -43,7 +43,7 @@ def _visit_metadata(tracker: Tracker) -> Dict[str, Any]:
     message_metadata = (tracker.latest_message or {}).get("metadata") or {}
     if _latest_intent(tracker) == naming.START_INTENT and message_metadata:
         return dict(message_metadata)
-    return dict(tracker.get_slot("dc_visit") or tracker.get_slot("session_started_metadata") or message_metadata)
+    return dict(tracker.get_slot(naming.Slot.VISIT) or tracker.get_slot("session_started_metadata") or message_metadata)
 
 
 class UsesServices:
@@ -90,7 +90,7 @@ class ActionMeeting(UsesServices, Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
         dialogues = self.services.catalog.current()
         target = naming.parse_goto(tracker.get_slot(naming.GOTO_SLOT) if _previous_action(tracker) == naming.STEP_ACTION
-                                   else tracker.get_slot("dc_meeting_card"))
+                                   else tracker.get_slot(naming.Slot.MEETING_CARD))
         card = dialogues[target[0]].cards.get(target[1]) if target and target[0] in dialogues else None
         if target is None or not isinstance(card, MeetingCard):
             dispatcher.utter_message(response="utter_dc_meeting_nothing_to_cancel")
@@ -101,7 +101,7 @@ class ActionMeeting(UsesServices, Action):
             _previous_action(tracker) == naming.MEETING_FORM, tracker.current_slot_values(),
             _visit_metadata(tracker), tracker.sender_id)
         await self.services.run_blocking(self.services.writeback.chat_events, reply.events,
-                                         tracker.get_slot("dc_lead_id"))
+                                         tracker.get_slot(naming.Slot.LEAD_ID))
         for response, values in reply.messages:
             dispatcher.utter_message(response=response, **values)
         events: List[Dict] = [SlotSet(name, value) for name, value in reply.slots.items()]
@@ -125,7 +125,7 @@ class ActionFreeText(UsesServices, Action):
         text = (tracker.latest_message or {}).get("text") or ""
         intent = _latest_intent(tracker)
         if current:
-            option = runtime.match_option(text, intent, current[1], tracker.get_slot("dc_locale"))
+            option = runtime.match_option(text, intent, current[1], tracker.get_slot(naming.Slot.LOCALE))
             if option:
                 parse: Dict[str, Any] = {"intent": {"name": option.intent, "confidence": 1.0}, "entities": [], "text": text}
                 return [UserUtteranceReverted(), ActionExecuted("action_listen"),
@@ -168,5 +168,5 @@ class ActionRestart(UsesServices, Action):
         return "action_restart"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
-        keep = {name: tracker.get_slot(name) for name in ("dc_visit", "dc_dialogue", "dc_completed")}
+        keep = {name: tracker.get_slot(name) for name in (naming.Slot.VISIT, naming.Slot.DIALOGUE, naming.Slot.COMPLETED)}
         return [Restarted()] + [SlotSet(k, v) for k, v in keep.items() if v is not None] + [FollowupAction(naming.STEP_ACTION)]

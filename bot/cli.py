@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence
 
 from bot.config import Settings, from_environment
+from bot.core.meetings import MeetingStatus
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -335,7 +336,7 @@ def cmd_meetings_cancel(args: argparse.Namespace, ctx: Context) -> int:
         print(f"dynchat: no meeting {args.id}", file=sys.stderr)
         return 1
     print(f"{meeting.id} {meeting.status}")
-    return 0 if meeting.status == "cancelled" else 1
+    return 0 if meeting.status == MeetingStatus.CANCELLED else 1
 
 
 def cmd_meetings_reassign(args: argparse.Namespace, ctx: Context) -> int:
@@ -490,7 +491,7 @@ def parser() -> argparse.ArgumentParser:
     reassign.add_argument("--agent", help="this agent (default: the rotation's next free agent)")
     reassign.set_defaults(run=cmd_meetings_reassign)
     listing = meetings.add_parser("list", help="meetings with status and agent")
-    listing.add_argument("--status", choices=("booked", "rescheduled", "cancelled", "failed", "past"))
+    listing.add_argument("--status", choices=[status.value for status in MeetingStatus])
     listing.add_argument("--agent")
     listing.set_defaults(run=cmd_meetings_list)
     routing = commands.add_parser("routing", help="round robin state").add_subparsers(dest="what", required=True)

@@ -8,7 +8,7 @@ import hmac
 from typing import Iterable, List, Optional
 
 from bot.core.agents import Agent
-from bot.core.meetings import Meeting
+from bot.core.meetings import ACTIVE, ENDED, Meeting, MeetingStatus
 
 PRODID = "-//Dynamic Chat for Rasa//Meetings//EN"
 INVITATIONS = "/webhooks/calendar/invitation/"
@@ -52,7 +52,7 @@ def _fold(line: str) -> List[str]:
 
 
 def _event(meeting: Meeting, agent: Agent, now: float) -> List[str]:
-    status = {"cancelled": "CANCELLED", "failed": "CANCELLED"}.get(meeting.status, "CONFIRMED")
+    status = "CANCELLED" if meeting.status in ENDED else "CONFIRMED"
     lines = ["BEGIN:VEVENT", f"UID:{meeting.id}@dynchat", f"DTSTAMP:{_stamp(now)}",
              f"DTSTART:{_stamp(meeting.start_at)}", f"DTEND:{_stamp(meeting.end_at)}",
              f"SUMMARY:{_escape(f'Meeting with {agent.name}')}", f"STATUS:{status}",
@@ -71,7 +71,7 @@ def _calendar(events: List[str], method: str = "") -> str:
 
 def invitation(meeting: Meeting, agent: Agent, now: float) -> str:
     """The .ics invitation sent to the visitor (or its cancellation)."""
-    method = "CANCEL" if meeting.status in ("cancelled", "failed") else "REQUEST"
+    method = "CANCEL" if meeting.status in ENDED else "REQUEST"
     return _calendar(_event(meeting, agent, now), method)
 
 
@@ -79,6 +79,6 @@ def feed(agent: Agent, meetings: Iterable[Meeting], now: float) -> str:
     """The agent's iCalendar feed of booked meetings, to subscribe to from any calendar app."""
     events: List[str] = []
     for meeting in meetings:
-        if meeting.agent_email == agent.email and meeting.status in ("booked", "rescheduled", "past"):
+        if meeting.agent_email == agent.email and meeting.status in ACTIVE + (MeetingStatus.PAST.value,):
             events += _event(meeting, agent, now)
     return _calendar(events)

@@ -24,6 +24,7 @@ class MeetingStatus(str, enum.Enum):
 
 
 ACTIVE = (MeetingStatus.BOOKED.value, MeetingStatus.RESCHEDULED.value)
+ENDED = (MeetingStatus.CANCELLED.value, MeetingStatus.FAILED.value)  # the time is free again
 
 
 @dataclass(frozen=True)

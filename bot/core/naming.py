@@ -10,7 +10,18 @@ from typing import Optional, Tuple
 STEP_ACTION = "action_dc_step"
 MEETING_ACTION = "action_dc_meeting"
 MEETING_FORM = "form_dc_meeting_email"
-MEETING_INTENTS = ("dc_meeting", "dc_meeting_more", "dc_meeting_cancel", "dc_meeting_reschedule")
+
+
+class MeetingIntent:
+    """What a visitor can ask of the meeting card (buttons and NLU)."""
+
+    PICK = "dc_meeting"                   # with the chosen time as the dc_slot entity
+    MORE = "dc_meeting_more"
+    CANCEL = "dc_meeting_cancel"
+    RESCHEDULE = "dc_meeting_reschedule"
+
+
+MEETING_INTENTS = (MeetingIntent.PICK, MeetingIntent.MORE, MeetingIntent.CANCEL, MeetingIntent.RESCHEDULE)
 SLOT_ENTITY = "dc_slot"
 FREE_TEXT_ACTION = "action_dc_free_text"
 START_INTENT = "dc_start"
@@ -23,6 +34,24 @@ SLOT_TYPES = {name: f"bot.dialogues.slots.{cls}" for name, cls in (
     ("categorical", "CategoricalSlot"))}
 STOP = "__stop"
 SEP = "__"
+
+
+class Slot:
+    """The slots the actions read and set besides the captured fields (the compiler declares them)."""
+
+    DIALOGUE = "dc_dialogue"          # the dialogue this visit is in
+    LOCALE = "dc_locale"              # the language the dialogue speaks to this visitor
+    COMPLETED = "dc_completed"        # dialogues this visitor finished (not offered again)
+    ENGAGED = "dc_engaged"            # dialogues this visitor answered in
+    GOALS = "dc_goals"                # "dialogue.goal" reached
+    KNOWN = "dc_known"                # a known lead
+    LEAD_ID = "dc_lead_id"            # their Marketo lead id
+    VISIT = "dc_visit"                # the widget's metadata for this visit
+    MEETING_CARD = "dc_meeting_card"  # the meeting card in progress ("dialogue__card")
+    MEETING_ID = "dc_meeting_id"      # the visitor's booked meeting
+    MEETING_OFFSET = "dc_meeting_offset"  # how far "More times" has paged
+    RESCHEDULING = "dc_rescheduling"  # the meeting being moved
+    CHOSEN_TIME = SLOT_ENTITY         # the time the visitor picked (epoch seconds)
 
 
 def field_slot(field: str) -> str:

@@ -31,7 +31,7 @@ STANDARD_FIELDS = (
     "person.email", "person.firstName", "person.lastName", "person.phone", "person.country",
     "company.name", "company.industry", "company.employees",
 )
-LOCALE_SLOT = "dc_locale"
+LOCALE_SLOT = naming.Slot.LOCALE
 
 
 _BaseDumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's emitter when present
@@ -234,14 +234,14 @@ class _Builder:
             "type": naming.GOTO_SLOT_TYPE, "influence_conversation": True,
             "values": sorted(set(self.goto_values)) + [naming.STOP], "mappings": [{"type": "custom"}],
         }
-        for name, slot_type in (("dc_dialogue", "text"), (LOCALE_SLOT, "text"), ("dc_completed", "list"),
-                                ("dc_goals", "list"), ("dc_known", "bool"), ("dc_visit", "any"),
-                                ("dc_lead_id", "any"), ("dc_engaged", "list")):
+        for name, slot_type in ((naming.Slot.DIALOGUE, "text"), (LOCALE_SLOT, "text"), (naming.Slot.COMPLETED, "list"),
+                                (naming.Slot.GOALS, "list"), (naming.Slot.KNOWN, "bool"), (naming.Slot.VISIT, "any"),
+                                (naming.Slot.LEAD_ID, "any"), (naming.Slot.ENGAGED, "list")):
             slots[name] = {"type": slot_type, "influence_conversation": False, "mappings": [{"type": "custom"}]}
         if self.has_meetings:
-            slots["dc_slot"] = {"type": "any", "influence_conversation": False,
+            slots[naming.Slot.CHOSEN_TIME] = {"type": "any", "influence_conversation": False,
                                 "mappings": [{"type": "from_entity", "entity": naming.SLOT_ENTITY}]}
-            for name in ("dc_meeting_card", "dc_meeting_id", "dc_meeting_offset", "dc_rescheduling"):
+            for name in (naming.Slot.MEETING_CARD, naming.Slot.MEETING_ID, naming.Slot.MEETING_OFFSET, naming.Slot.RESCHEDULING):
                 slots[name] = {"type": "any", "influence_conversation": False, "mappings": [{"type": "custom"}]}
             email = naming.field_slot("person.email")
             self.field_mappings.setdefault(email, []).append({

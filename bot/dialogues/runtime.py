@@ -188,13 +188,13 @@ def facts_from_slots(slots: Mapping[str, Any]) -> Dict[str, Any]:
 
 def start_slots(dialogue: Optional[Dialogue], visit: Visit, metadata: Mapping[str, Any]) -> Dict[str, Any]:
     slots: Dict[str, Any] = {slot: visit.page.get(key) for key, slot in PAGE_METADATA.items()}
-    slots["dc_known"] = visit.known
-    slots["dc_visit"] = dict(metadata)
+    slots[naming.Slot.KNOWN] = visit.known
+    slots[naming.Slot.VISIT] = dict(metadata)
     for name, value in visit.attributes.items():
         slots[naming.field_slot(name)] = value
     if dialogue is not None:
-        slots["dc_dialogue"] = dialogue.id
-        slots["dc_locale"] = choose_locale(dialogue, visit.locale)
+        slots[naming.Slot.DIALOGUE] = dialogue.id
+        slots[naming.Slot.LOCALE] = choose_locale(dialogue, visit.locale)
     return slots
 
 
@@ -216,10 +216,10 @@ def start(dialogues: Mapping[str, Dialogue], metadata: Mapping[str, Any], comple
 
 
 def _finish(dialogue: Dialogue, slots: Mapping[str, Any], decision: Decision) -> Decision:
-    completed = list(slots.get("dc_completed") or [])
+    completed = list(slots.get(naming.Slot.COMPLETED) or [])
     if dialogue.id not in completed:
         completed.append(dialogue.id)
-    decision.slots["dc_completed"] = completed
+    decision.slots[naming.Slot.COMPLETED] = completed
     decision.goto = naming.STOP
     decision.log.append(f"dialogue '{dialogue.id}' completed")
     decision.events.append(("completed", {"dialogue": dialogue.id}))
@@ -265,7 +265,7 @@ def step(entry: Entry, dialogues: Mapping[str, Dialogue], slots: Mapping[str, An
         decision.responses.append("utter_dc_meeting_unavailable")
         return _go_on(dialogue, card, slots, decision)
     if isinstance(card, GoalCard):
-        decision.slots["dc_goals"] = list(slots.get("dc_goals") or []) + [f"{dialogue.id}.{card.goal}"]
+        decision.slots[naming.Slot.GOALS] = list(slots.get(naming.Slot.GOALS) or []) + [f"{dialogue.id}.{card.goal}"]
         decision.log.append(f"goal '{card.goal}' reached in '{dialogue.id}'")
         decision.events.append(("goal", {"dialogue": dialogue.id, "goal": card.goal}))
         return _go_on(dialogue, card, slots, decision)
@@ -275,10 +275,10 @@ def step(entry: Entry, dialogues: Mapping[str, Dialogue], slots: Mapping[str, An
 
 def note_engagement(decision: Decision, dialogue_id: Optional[str], slots: Mapping[str, Any], responded: bool) -> None:
     """The first step after the visitor answered in a dialogue: they engaged with it (once per dialogue)."""
-    engaged = list(slots.get("dc_engaged") or [])
+    engaged = list(slots.get(naming.Slot.ENGAGED) or [])
     if not responded or not dialogue_id or dialogue_id in engaged:
         return
-    decision.slots["dc_engaged"] = engaged + [dialogue_id]
+    decision.slots[naming.Slot.ENGAGED] = engaged + [dialogue_id]
     decision.events.insert(0, ("engaged", {"dialogue": dialogue_id}))
 
 

@@ -52,12 +52,12 @@ class Conversations:
             runtime.note_engagement(decision, entry.dialogue, turn.slots,
                                     responded=turn.latest_intent != naming.START_INTENT)
             typed = decision.slots.get(naming.field_slot("person.email")) if entry.kind == "captured" else None
-            if typed and not turn.slots.get("dc_known"):
+            if typed and not turn.slots.get(naming.Slot.KNOWN):
                 known = self._typed_email(turn, typed)
                 decision.slots.update(known)
                 if known:
-                    decision.events.insert(0, ("triggered", {"dialogue": turn.slots.get("dc_dialogue") or ""}))
-        lead_id = decision.slots.get("dc_lead_id", turn.slots.get("dc_lead_id"))
+                    decision.events.insert(0, ("triggered", {"dialogue": turn.slots.get(naming.Slot.DIALOGUE) or ""}))
+        lead_id = decision.slots.get(naming.Slot.LEAD_ID, turn.slots.get(naming.Slot.LEAD_ID))
         self.writeback.chat_events(decision.events, lead_id)
         if lead_id is not None and entry.kind == "captured":
             self._update_lead(turn, decision)
@@ -66,9 +66,9 @@ class Conversations:
         return decision
 
     def _start(self, dialogues: Mapping[str, Dialogue], turn: Turn) -> runtime.Decision:
-        prefer = None if turn.latest_intent == naming.START_INTENT else turn.slots.get("dc_dialogue")
+        prefer = None if turn.latest_intent == naming.START_INTENT else turn.slots.get(naming.Slot.DIALOGUE)
         visitor = self.identifier.identify_visit(turn.visit)
-        decision = runtime.start(dialogues, turn.visit, turn.slots.get("dc_completed") or [], prefer,
+        decision = runtime.start(dialogues, turn.visit, turn.slots.get(naming.Slot.COMPLETED) or [], prefer,
                                  visitor.attributes if visitor else None)
         if visitor:
             decision.slots.update(known_slots(visitor, turn.declared_slots))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, Iterable, Mapping, Optional
 
+from bot.core import naming
 from bot.core.naming import field_slot
 from bot.core.visitors import Visitor
 from bot.marketo import leads
@@ -46,7 +47,7 @@ class Identifier:
 def known_slots(visitor: Visitor, declared: Iterable[str]) -> Dict[str, Any]:
     """Slots for a known visitor: dc_known and each attribute the domain has a slot for."""
     declared = set(declared)
-    slots: Dict[str, Any] = {"dc_known": True, "dc_lead_id": visitor.lead_id}
+    slots: Dict[str, Any] = {naming.Slot.KNOWN: True, naming.Slot.LEAD_ID: visitor.lead_id}
     for name, value in visitor.attributes.items():
         if field_slot(name) in declared:
             slots[field_slot(name)] = value

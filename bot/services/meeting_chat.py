@@ -78,12 +78,12 @@ class MeetingChat:
             reply.done = True
             return reply
         shown = times[offset:offset + SHOWN] or times[:SHOWN]
-        buttons = [{"title": describe(start, zone), "payload": f'/dc_meeting{{"{naming.SLOT_ENTITY}": "{start}"}}'}
+        buttons = [{"title": describe(start, zone), "payload": f'/{naming.MeetingIntent.PICK}{{"{naming.SLOT_ENTITY}": "{start}"}}'}
                    for start in shown]
         if len(times) > offset + SHOWN:
-            buttons.append({"title": MORE.get(locale, MORE["en"]), "payload": "/dc_meeting_more"})
+            buttons.append({"title": MORE.get(locale, MORE["en"]), "payload": f"/{naming.MeetingIntent.MORE}"})
         reply.messages.append((response, {"buttons": buttons, "timezone": zone}))
-        reply.slots["dc_meeting_offset"] = offset if times[offset:offset + SHOWN] else 0
+        reply.slots[naming.Slot.MEETING_OFFSET] = offset if times[offset:offset + SHOWN] else 0
         return reply
 
     def handle(self, dialogue: Dialogue, card: MeetingCard, intent: Optional[str], after_email_form: bool,
@@ -91,36 +91,36 @@ class MeetingChat:
                now: Optional[int] = None) -> MeetingReply:
         """What the meeting action does for this turn of the meeting card."""
         now = int(self.clock()) if now is None else now
-        reply = MeetingReply(slots={"dc_meeting_card": naming.goto_value(dialogue.id, card.id)})
+        reply = MeetingReply(slots={naming.Slot.MEETING_CARD: naming.goto_value(dialogue.id, card.id)})
         routing = self.routing.current()
         zone = str(visit.get("timezone") or "UTC")
-        locale = str(slots.get("dc_locale") or dialogue.locale)
+        locale = str(slots.get(naming.Slot.LOCALE) or dialogue.locale)
         store = self.store
         if routing is None:
             reply.messages.append(("utter_dc_meeting_unavailable", {}))
             reply.done = True
             return reply
-        if intent in ("dc_meeting_cancel", "dc_meeting_reschedule"):
-            meeting = store.get(str(slots.get("dc_meeting_id") or ""))
+        if intent in (naming.MeetingIntent.CANCEL, naming.MeetingIntent.RESCHEDULE):
+            meeting = store.get(str(slots.get(naming.Slot.MEETING_ID) or ""))
             if meeting is None or meeting.status not in ACTIVE:
                 reply.messages.append(("utter_dc_meeting_nothing_to_cancel", {}))
                 return reply
-            if intent == "dc_meeting_reschedule":  # same agent, another time: propose their free times
-                reply.slots["dc_rescheduling"] = meeting.id
+            if intent == naming.MeetingIntent.RESCHEDULE:  # same agent, another time: propose their free times
+                reply.slots[naming.Slot.RESCHEDULING] = meeting.id
                 agent_only = _routed(card, {"agent": meeting.agent_email})
                 return self._propose(reply, routing, agent_only, 0, zone, locale, now)
             service.cancel(store, routing, self.calendars, meeting.id, "cancelled by the visitor in the chat")
             reply.messages.append(("utter_dc_meeting_cancelled", {"time": describe(meeting.start_at, zone),
                                                                  "timezone": zone}))
-            reply.slots["dc_meeting_id"] = None
+            reply.slots[naming.Slot.MEETING_ID] = None
             return reply
-        if intent == "dc_meeting_more":
-            return self._propose(reply, routing, card, int(slots.get("dc_meeting_offset") or 0) + SHOWN,
+        if intent == naming.MeetingIntent.MORE:
+            return self._propose(reply, routing, card, int(slots.get(naming.Slot.MEETING_OFFSET) or 0) + SHOWN,
                                  zone, locale, now)
-        chosen = slots.get("dc_slot")
-        if intent != "dc_meeting" and not after_email_form or not chosen or not str(chosen).isdigit():
+        chosen = slots.get(naming.Slot.CHOSEN_TIME)
+        if intent != naming.MeetingIntent.PICK and not after_email_form or not chosen or not str(chosen).isdigit():
             return self._propose(reply, routing, card, 0, zone, locale, now)
-        moving = slots.get("dc_rescheduling")
+        moving = slots.get(naming.Slot.RESCHEDULING)
         if moving:
             moved = service.reschedule(store, routing, self.calendars, str(moving), int(chosen), now=now)
             if moved is None:  # that time went meanwhile: the same agent's next free times
@@ -129,7 +129,7 @@ class MeetingChat:
                 return self._propose(reply, routing, _routed(card, same_agent),
                                      0, zone, locale, now, response="utter_dc_meeting_taken")
             reply.messages.append(("utter_dc_meeting_moved", {"time": describe(moved.start_at, zone), "timezone": zone}))
-            reply.slots.update({"dc_rescheduling": None, "dc_slot": None})
+            reply.slots.update({naming.Slot.RESCHEDULING: None, naming.Slot.CHOSEN_TIME: None})
             return reply
         email = validate_capture("email", slots.get(naming.field_slot("person.email")) or "")
         if email is None:
@@ -140,7 +140,7 @@ class MeetingChat:
             return reply
         request = BookingRequest(int(chosen), card.meeting.duration_seconds // 60, email,
                                  facts_from_slots({**slots, naming.field_slot("person.email"): email}),
-                                 card.meeting.routing, slots.get("dc_lead_id"), conversation)
+                                 card.meeting.routing, slots.get(naming.Slot.LEAD_ID), conversation)
         result, created = service.book(store, routing, self.calendars, request, now=now)
         logger.info("%s: meeting %s: %s", conversation, "booked" if result.meeting else "not booked", result.choice.reason)
         if result.meeting is None:
@@ -153,7 +153,8 @@ class MeetingChat:
         if agent.calendar == "local":  # no calendar sends it: offer the invitation to add
             reply.messages.append(("utter_dc_meeting_invitation",
                                    {"link": local.invitation_url(self.public_url, result.meeting.id)}))
-        reply.slots.update({"dc_meeting_id": result.meeting.id, "dc_slot": None, naming.field_slot("person.email"): email})
+        reply.slots.update({naming.Slot.MEETING_ID: result.meeting.id, naming.Slot.CHOSEN_TIME: None,
+                            naming.field_slot("person.email"): email})
         if card.meeting.write_agent_to:
             reply.slots[naming.field_slot(card.meeting.write_agent_to)] = agent.email
         start = datetime.datetime.fromtimestamp(result.meeting.start_at, datetime.timezone.utc)

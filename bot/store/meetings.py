@@ -27,6 +27,8 @@ from bot.routing.router import Choice, PoolState, choose, credit_back
 from bot.store.database import Database
 from bot.store.schema import meeting_history, meetings, routing_state
 
+BOOKED = MeetingStatus.BOOKED.value
+
 
 @dataclass
 class BookingResult:
@@ -160,19 +162,19 @@ class Meetings:
             if choice.agent is None:
                 return BookingResult(None, choice)
             agent = choice.agent
-            meeting = Meeting(str(uuid.uuid4()), agent.email, request.lead_email, start, end, "booked", agent.calendar,
+            meeting = Meeting(str(uuid.uuid4()), agent.email, request.lead_email, start, end, BOOKED, agent.calendar,
                               choice.reason, choice.pool, lead_id=request.lead_id, conversation=request.conversation)
             try:
                 with connection.begin_nested():
                     connection.execute(insert(meetings).values(
                         id=meeting.id, agent_email=meeting.agent_email, lead_email=meeting.lead_email,
-                        lead_id=meeting.lead_id, start_at=start, end_at=end, status="booked",
+                        lead_id=meeting.lead_id, start_at=start, end_at=end, status=BOOKED,
                         calendar=meeting.calendar, reason=meeting.reason, pool=meeting.pool,
                         conversation=meeting.conversation, created_at=now, updated_at=now))
             except IntegrityError:
                 # only possible if the lock were bypassed; refuse rather than double-book
                 return BookingResult(None, Choice(None, f"{agent.email} was booked at that time meanwhile"))
-            connection.execute(insert(meeting_history).values(meeting_id=meeting.id, at=now, status="booked",
+            connection.execute(insert(meeting_history).values(meeting_id=meeting.id, at=now, status=BOOKED,
                                                               note=choice.reason))
             if choice.pool and choice.state is not None:
                 self._save_state(connection, choice.pool, choice.state)
@@ -193,9 +195,9 @@ class Meetings:
             if free(agent) is not None:
                 return None
             connection.execute(update(meetings).where(meetings.c.id == meeting_id).values(
-                start_at=start, end_at=end, status="rescheduled", updated_at=now))
+                start_at=start, end_at=end, status=MeetingStatus.RESCHEDULED.value, updated_at=now))
             connection.execute(insert(meeting_history).values(
-                meeting_id=meeting_id, at=now, status="rescheduled",
+                meeting_id=meeting_id, at=now, status=MeetingStatus.RESCHEDULED.value,
                 note=f"moved from {datetime.datetime.fromtimestamp(row.start_at, datetime.timezone.utc):%Y-%m-%d %H:%M} UTC"))
         return self.get(meeting_id)
 
@@ -239,10 +241,10 @@ class Meetings:
 
     def fail(self, meeting_id: str, why: str) -> None:
         """The calendar refused the event: the meeting failed and its agent gets the rotation credit back."""
-        self._end(meeting_id, "failed", why)
+        self._end(meeting_id, MeetingStatus.FAILED.value, why)
 
     def cancel(self, meeting_id: str, why: str = "cancelled") -> Optional[Meeting]:
-        return self._end(meeting_id, "cancelled", why)
+        return self._end(meeting_id, MeetingStatus.CANCELLED.value, why)
 
     def _end(self, meeting_id: str, status: str, why: str) -> Optional[Meeting]:
         now = time.time()

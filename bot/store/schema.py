@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Boolean, Column, Float, Index, Integer, MetaData, Table, Text
 
+from bot.core.meetings import ACTIVE
+
 metadata = MetaData()
 
 visitors = Table(
@@ -66,8 +68,8 @@ meetings = Table(
 )
 # one active meeting per agent and start time, whatever process books it
 Index("ux_dc_meetings_agent_start", meetings.c.agent_email, meetings.c.start_at, unique=True,
-      postgresql_where=meetings.c.status.in_(["booked", "rescheduled"]),
-      sqlite_where=meetings.c.status.in_(["booked", "rescheduled"]))
+      postgresql_where=meetings.c.status.in_(ACTIVE),
+      sqlite_where=meetings.c.status.in_(ACTIVE))
 Index("ix_dc_meetings_start", meetings.c.start_at)
 Index("ix_dc_meetings_agent", meetings.c.agent_email, meetings.c.start_at)  # an agent's feed
 
