@@ -17,7 +17,7 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from bot.core.agents import Agent, Rule
+from bot.core.agents import Agent, RoutingSpec, Rule
 from bot.dialogues import conditions
 
 FreeCheck = Callable[[Agent], Optional[str]]  # None when free, else why not
@@ -120,7 +120,7 @@ def rotate(agents: Sequence[Agent], state: PoolState, free: FreeCheck, pool: str
 
 
 def choose(agents: Sequence[Agent], free: FreeCheck, states: Mapping[str, PoolState],
-           facts: Mapping[str, Any], routing: Any = "round_robin", rules: Sequence[Rule] = (),
+           facts: Mapping[str, Any], routing: RoutingSpec = "round_robin", rules: Sequence[Rule] = (),
            accounts: Optional[Mapping[str, str]] = None) -> Choice:
     """The agent for one meeting at one time, and why."""
     by_email = {agent.email: agent for agent in agents}

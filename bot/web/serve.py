@@ -25,7 +25,7 @@ from bot.store.database import Database
 
 
 @dataclass
-class Service:
+class Supervised:
     name: str
     command: List[str]
     health_url: str
@@ -63,10 +63,10 @@ def endpoints_for(settings: Settings) -> Path:
     return target
 
 
-def marketo_emulator(settings: Settings) -> Service:
+def marketo_emulator(settings: Settings) -> Supervised:
     """The Marketo emulator seeded with the demo leads, for `MARKETO=emulator make run`."""
     port = settings.marketo_emulator_port
-    return Service("Marketo emulator", [
+    return Supervised("Marketo emulator", [
         sys.executable, "-m", "bot.emulators.marketo", "--port", str(port),
         "--seed", str(settings.project / "data" / "marketo" / "demo_leads.csv"),
         "--client-id", "emulator-client", "--client-secret", "emulator-secret",
@@ -78,13 +78,13 @@ def emulator_environment(settings: Settings) -> Dict[str, str]:
             "MARKETO_CLIENT_ID": "emulator-client", "MARKETO_CLIENT_SECRET": "emulator-secret"}
 
 
-def services(settings: Settings, model: Path) -> List[Service]:
+def processes(settings: Settings, model: Path) -> List[Supervised]:
     python = sys.executable
     extra = [marketo_emulator(settings)] if settings.marketo_emulator else []
     return extra + [
-        Service("action server", [python, "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.action_port)],
+        Supervised("action server", [python, "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.action_port)],
                 f"http://127.0.0.1:{settings.action_port}/health"),
-        Service("Rasa server", [
+        Supervised("Rasa server", [
             python, "-m", "rasa", "run", "--model", str(model), "--enable-api", "--cors", "*",
             "--interface", settings.host, "--port", str(settings.rasa_port),
             "--credentials", str(settings.project / "credentials.yml"), "--endpoints", str(endpoints_for(settings)),
@@ -100,7 +100,7 @@ def _healthy(url: str) -> bool:
         return False
 
 
-def _stop(running: List[Service]) -> None:
+def _stop(running: List[Supervised]) -> None:
     for service in running:
         if service.process and service.process.poll() is None:
             os.killpg(service.process.pid, signal.SIGTERM)
@@ -149,7 +149,7 @@ def run(settings: Settings, model: Path, startup_timeout: float = 300) -> int:
     if settings.marketo_emulator:
         env.update(emulator_environment(settings))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(settings.project), env.get("PYTHONPATH")]))
-    running = services(settings, model)
+    running = processes(settings, model)
     stopping: Dict[str, Optional[int]] = {"signal": None}
 
     def on_signal(signum: int, _frame: object) -> None:

@@ -6,12 +6,13 @@ The layers themselves are import-linter's contracts in pyproject.toml
 from __future__ import annotations
 
 import ast
+import subprocess
 from pathlib import Path
 from typing import Dict, Iterator, List, Set, Tuple
 
 import grimp
 
-from tests.support import ROOT
+from tests.support import PYTHON, ROOT
 
 PRODUCTION = sorted([*ROOT.glob("bot/**/*.py"), *ROOT.glob("actions/*.py")])
 DEFERRING_ON_PURPOSE = {ROOT / "bot" / "cli.py"}  # commands import what they use: `dynchat validate` stays fast
@@ -116,3 +117,11 @@ def test_the_core_reads_as_types_only() -> None:
 def test_every_production_module_is_checked() -> None:
     assert ROOT / "bot" / "app.py" in PRODUCTION and len(PRODUCTION) > 60
     assert all(isinstance(p, Path) for p in PRODUCTION)
+
+
+def test_pure_modules_load_nothing_heavy() -> None:
+    """The iCalendar formatter, availability and the router load neither SQLAlchemy nor the dialogue loader."""
+    code = ("import sys, bot.calendars.local, bot.routing.availability, bot.routing.router, bot.core.dialogue; "
+            "print(sorted(m for m in ('sqlalchemy', 'yaml', 'rasa', 'bot.dialogues.loader', 'bot.store') if m in sys.modules))")
+    loaded = subprocess.run([PYTHON, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == "[]"
