@@ -13,7 +13,7 @@ PYTHON310 ?= $(shell for candidate in python3.10 $$HOME/.pyenv/versions/3.10*/bi
 	  if command -v $$candidate >/dev/null 2>&1 && $$candidate -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1; then \
 	    command -v $$candidate; break; fi; done)
 
-.PHONY: install run test check validate compile train bench clean
+.PHONY: install run test check widget validate compile train bench clean
 
 install: $(STAMP)
 
@@ -27,7 +27,26 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $(STAMP)
 
-run: install
+# The widget: socket.io-client and esbuild from npm, bundled into widget/dist/widget.js.
+WIDGET := widget/dist/widget.js
+widget: $(WIDGET)
+
+widget/node_modules/.installed: widget/package.json widget/package-lock.json
+	@command -v npm >/dev/null || { echo "error: npm (Node.js) is needed to build the widget" >&2; exit 1; }
+	cd widget && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(WIDGET): widget/node_modules/.installed $(wildcard widget/src/*.js)
+	cd widget && npm run --silent build
+
+# Debian's Chromium for the browser tests (Playwright drives it; it downloads no browser).
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	@echo "installing Debian's chromium for the browser tests"
+	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium; fi
+
+run: install $(WIDGET)
 	$(BIN)/dynchat run
 
 validate: install
@@ -46,15 +65,16 @@ check: install
 	  out=$$($(BIN)/lint-imports 2>&1) || { echo "$$out"; exit 1; }
 	@echo "mypy: types of bot/ and actions/"; $(BIN)/mypy --no-error-summary
 
-test: install check
+test: install check $(WIDGET) $(CHROMIUM)
 	@$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "no tests were collected" >&2; exit 1; fi; exit $$status
 
-bench: install
+bench: install $(WIDGET) $(CHROMIUM)
 	$(BIN)/python bench/bench_scaling.py
 	$(BIN)/python bench/bench_dialogues.py
 	$(BIN)/python bench/bench_visitors.py
 	$(BIN)/python bench/bench_meetings.py
+	$(BIN)/python bench/bench_widget.py
 
 clean:
 	rm -rf build models .rasa .pytest_cache

@@ -8,7 +8,7 @@ process's services); a test hands in its own.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import (
@@ -28,6 +28,7 @@ from bot.core.dialogue import MeetingCard
 from bot.dialogues import runtime
 from bot.dialogues.flow import resolve_entry
 from bot.services.conversation import Turn
+from bot.services.widget import widget_events
 
 
 def _latest_intent(tracker: Tracker) -> str | None:
@@ -37,6 +38,13 @@ def _latest_intent(tracker: Tracker) -> str | None:
 def _previous_action(tracker: Tracker) -> str | None:
     """The action that ran before this one (rasa-sdk's latest_action_name is that)."""
     return tracker.latest_action_name
+
+
+def _tell_the_widget(dispatcher: CollectingDispatcher, tracker: Tracker, events: List[Tuple[str, Any]]) -> None:
+    """The widget's page callbacks hear what happened (socket.io only: REST clients get texts)."""
+    heard = widget_events(events)
+    if heard and tracker.get_latest_input_channel() == "socketio":
+        dispatcher.utter_message(json_message={"data": {"dc_events": heard}})  # emitted as bot_uttered(data)
 
 
 def _visit_metadata(tracker: Tracker) -> Dict[str, Any]:
@@ -74,6 +82,7 @@ class ActionStep(UsesServices, Action):
         decision = await self.services.run_blocking(self.services.conversations.step, entry, dialogues, turn)
         for response in decision.responses:
             dispatcher.utter_message(response=response)
+        _tell_the_widget(dispatcher, tracker, decision.events)
         events: List[Dict] = []
         if entry.kind == "start" and (tracker.active_loop or {}).get("name"):
             events += [ActiveLoop(None), SlotSet("requested_slot", None)]  # a new page leaves an open capture
@@ -104,6 +113,7 @@ class ActionMeeting(UsesServices, Action):
                                          tracker.get_slot(naming.Slot.LEAD_ID))
         for response, values in reply.messages:
             dispatcher.utter_message(response=response, **values)
+        _tell_the_widget(dispatcher, tracker, reply.events)
         events: List[Dict] = [SlotSet(name, value) for name, value in reply.slots.items()]
         if reply.ask_email:
             return events + [FollowupAction(naming.MEETING_FORM)]

@@ -29,6 +29,7 @@ from bot.routing.agents import RoutingFile
 from bot.services.conversation import Conversations
 from bot.services.identify import Identifier
 from bot.services.meeting_chat import MeetingChat
+from bot.services.widget import AppearanceFile
 from bot.store.database import Database
 from bot.store.meetings import Meetings
 from bot.store.outbox import Outbox
@@ -69,6 +70,10 @@ class Services:
     @functools.cached_property
     def routing(self) -> RoutingFile:
         return RoutingFile(self.settings.agents, self.settings.accounts)
+
+    @functools.cached_property
+    def appearance(self) -> AppearanceFile:
+        return AppearanceFile(self.settings.widget)
 
     @functools.cached_property
     def field_map(self) -> Dict[str, str]:

@@ -33,6 +33,10 @@ class Settings:
     marketo_emulator: bool      # MARKETO=emulator: `dynchat run` starts the emulator and points at it
     marketo_emulator_port: int
     action_threads: int         # threads for the actions' blocking work (database, Marketo, calendars)
+    widget: Path                # the widget's appearance (data/widget.yml)
+    widget_bundle: Path         # widget.js as `make` builds it from widget/src
+    demo_port: int              # the demo site with the widget (0: not started)
+    demo_site: Path             # its pages
 
     @property
     def manifest(self) -> Path:
@@ -72,4 +76,8 @@ def from_environment(env: Mapping[str, str]) -> Settings:
         marketo_emulator=env.get("MARKETO", "").lower() == "emulator",
         marketo_emulator_port=int(env.get("DYNCHAT_MARKETO_EMULATOR_PORT", "8899")),
         action_threads=max(1, int(env.get("DYNCHAT_ACTION_THREADS", "32"))),
+        widget=path("DYNCHAT_WIDGET", "data/widget.yml"),
+        widget_bundle=path("DYNCHAT_WIDGET_BUNDLE", "widget/dist/widget.js"),
+        demo_port=int(env.get("DYNCHAT_DEMO_PORT", "8080")),
+        demo_site=path("DYNCHAT_DEMO_SITE", "demo"),
     )

@@ -125,8 +125,9 @@ def visit_from_metadata(metadata: Optional[Mapping[str, Any]], known_attributes:
     return Visit(url=metadata.get("url"), locale=metadata.get("locale"), known=known, page=page, attributes=attributes)
 
 
-def qualifies(dialogue: Dialogue, visit: Visit) -> bool:
-    """Audience and triggers of one dialogue against one visit."""
+def qualifies(dialogue: Dialogue, visit: Visit, with_triggers: bool = True) -> bool:
+    """Audience and triggers of one dialogue against one visit (the widget asks without the triggers,
+    then waits for them itself)."""
     if dialogue.visitors == "known" and not visit.known:
         return False
     if dialogue.visitors == "anonymous" and visit.known:
@@ -135,17 +136,18 @@ def qualifies(dialogue: Dialogue, visit: Visit) -> bool:
         return False
     for threshold, key in ((dialogue.time_on_page, "time_on_page"), (dialogue.time_on_site, "time_on_site"),
                            (dialogue.scroll, "scroll")):
-        if threshold is not None and not conditions.compare(visit.page.get(key), "gte", threshold):
+        if with_triggers and threshold is not None and not conditions.compare(visit.page.get(key), "gte", threshold):
             return False
     facts = dict(visit.attributes)
     facts.update({f"page.{name}": value for name, value in visit.page.items()})
     return conditions.evaluate(dialogue.audience, facts)
 
 
-def choose_dialogue(dialogues: Iterable[Dialogue], visit: Visit, completed: Sequence[str] = ()) -> Optional[Dialogue]:
+def choose_dialogue(dialogues: Iterable[Dialogue], visit: Visit, completed: Sequence[str] = (),
+                    with_triggers: bool = True) -> Optional[Dialogue]:
     """The highest-priority qualifying dialogue the visitor has not completed (ties: by id)."""
     for dialogue in sorted(dialogues, key=lambda d: (-d.priority, d.id)):
-        if dialogue.id not in completed and qualifies(dialogue, visit):
+        if dialogue.id not in completed and qualifies(dialogue, visit, with_triggers):
             return dialogue  # the first that qualifies in priority order: the rest need no test
     return None
 
@@ -200,9 +202,13 @@ def start_slots(dialogue: Optional[Dialogue], visit: Visit, metadata: Mapping[st
 
 def start(dialogues: Mapping[str, Dialogue], metadata: Mapping[str, Any], completed: Sequence[str],
           prefer: Optional[str] = None, known_attributes: Optional[Mapping[str, Any]] = None) -> Decision:
-    """Open a visit: pick the dialogue (or keep `prefer` after a restart) and go to its start."""
+    """Open a visit: pick the dialogue (the one a call to action on the page asks for, or `prefer` after a
+    restart, or the best for the visit) and go to its start."""
     visit = visit_from_metadata(metadata, known_attributes)
-    dialogue = dialogues.get(prefer) if prefer else None
+    asked = metadata.get("dialogue")
+    dialogue = dialogues.get(asked) if isinstance(asked, str) else None
+    if dialogue is None and prefer:
+        dialogue = dialogues.get(prefer)
     if dialogue is None:
         dialogue = choose_dialogue(dialogues.values(), visit, completed)
     decision = Decision(slots=start_slots(dialogue, visit, metadata))

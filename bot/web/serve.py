@@ -78,9 +78,18 @@ def emulator_environment(settings: Settings) -> Dict[str, str]:
             "MARKETO_CLIENT_ID": "emulator-client", "MARKETO_CLIENT_SECRET": "emulator-secret"}
 
 
+def demo_site(settings: Settings) -> Supervised:
+    """The sample website with the widget installed (DYNCHAT_DEMO_PORT=0 leaves it out)."""
+    return Supervised("demo site", [
+        sys.executable, "-m", "bot.web.demo", "--port", str(settings.demo_port), "--host", settings.host,
+        "--bot", settings.public_url, "--site", str(settings.demo_site), "--bundle", str(settings.widget_bundle),
+    ], f"http://127.0.0.1:{settings.demo_port}/_demo/health")
+
+
 def processes(settings: Settings, model: Path) -> List[Supervised]:
     python = sys.executable
     extra = [marketo_emulator(settings)] if settings.marketo_emulator else []
+    extra += [demo_site(settings)] if settings.demo_port else []
     return extra + [
         Supervised("action server", [python, "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.action_port)],
                 f"http://127.0.0.1:{settings.action_port}/health"),
@@ -177,6 +186,9 @@ def run(settings: Settings, model: Path, startup_timeout: float = 300) -> int:
             base = f"http://{settings.host}:{settings.rasa_port}"
             marketo = (f"  Marketo:   emulator at http://127.0.0.1:{settings.marketo_emulator_port}\n"
                        if settings.marketo_emulator else "")
+            if settings.demo_port:
+                marketo = (f"  demo site: http://{settings.host}:{settings.demo_port}/ (the widget on a sample website)\n"
+                           f"  widget:    <script src=\"{settings.public_url}/widget.js\" async></script>\n") + marketo
             print(f"\nDynamic Chat is running.\n{marketo}  REST:      POST {base}/webhooks/rest/webhook\n"
                   f"  socket.io: {base}/socket.io\n  actions:   http://127.0.0.1:{settings.action_port}/webhook\n"
                   f"  log:       {log}\n"

@@ -6,6 +6,7 @@ import urllib.request
 import uuid
 
 import pytest
+from playwright.sync_api import Browser, expect
 
 from bot.calendars.local import feed_token
 from tests.support import ROOT
@@ -21,6 +22,7 @@ def bot(tmp_path_factory: pytest.TempPathFactory):
     env.update(MARKETO="emulator", DYNCHAT_MARKETO_EMULATOR_PORT=str(e2e_support.free_port()))
     env.pop("DYNCHAT_AGENTS")  # the shipped agents, as `make run` has them: meetings are booked in the chat
     env["DYNCHAT_FEED_SECRET"] = "test-feed-secret"
+    env["DYNCHAT_DEMO_PORT"] = str(e2e_support.free_port())  # the demo site, as `make run` serves it
     running = e2e_support.start(env)  # `dynchat run` compiles and trains first, as `make run` does
     yield running
     assert running.stop() == 0
@@ -99,3 +101,27 @@ def test_book_a_demo_books_a_meeting_in_the_chat_and_cancels_it(bot) -> None:
     cancelled = bot.texts(me, "/dc_meeting_cancel")
     assert cancelled == [f"Your meeting on {times[1]['title']} (Europe/Stockholm) is cancelled."]
     assert bot.texts(me, "/dc_meeting_cancel") == ["There is no meeting to change."]
+
+
+def test_the_demo_site_has_the_widget_in_english_and_swedish(bot, browser: Browser) -> None:
+    """The demo site `make run` serves: the pricing page pokes with the pricing dialogue; the Swedish page
+    speaks Swedish. The screenshot is the README's."""
+    demo = f"http://127.0.0.1:{bot.env['DYNCHAT_DEMO_PORT']}"
+    context = browser.new_context(viewport={"width": 1100, "height": 720})
+    page = context.new_page()
+    try:
+        page.goto(demo + "/pricing")
+        expect(page.locator(".poke")).to_have_text("Looking at our plans, there?", timeout=15_000)
+        page.locator(".poke").click()
+        page.get_by_role("button", name="More than 1000").click()
+        expect(page.locator(".message.bot").last).to_have_text("Would you like to talk to sales?", timeout=15_000)
+        (ROOT / "tests" / "screenshots").mkdir(exist_ok=True)
+        page.screenshot(path=str(ROOT / "tests" / "screenshots" / "demo-pricing.png"))
+        swedish = context.new_page()
+        swedish.goto(demo + "/sv/")
+        expect(swedish.locator(".launcher")).to_be_visible(timeout=15_000)
+        swedish.locator(".launcher").click()
+        expect(swedish.get_by_role("button", name="Börja om")).to_be_visible()
+        expect(swedish.get_by_role("textbox")).to_have_attribute("placeholder", "Skriv ditt meddelande…")
+    finally:
+        context.close()

@@ -1,0 +1,156 @@
+"""What the widget asks before it chats: how it looks, and which dialogue this page gets and when.
+
+`AppearanceFile` reads `data/widget.yml` (re-read when it changes, so a
+change shows after a page reload without retraining); a file with a problem
+keeps the last good appearance and logs where the problem is. `plan_visit`
+answers the widget's first request: the dialogue that targets this visitor
+on this page (its triggers left to the widget, which knows the time and
+scroll), or the conversation already going on in this visit.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from bot.core import naming
+from bot.core.appearance import POSITIONS, Appearance
+from bot.core.diagnostics import Diagnostic
+from bot.core.dialogue import Dialogue
+from bot.dialogues import runtime
+from bot.dialogues.yamlpos import LMap, YamlError, load_located
+
+logger = logging.getLogger(__name__)
+
+_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+_FONT = re.compile(r"^[A-Za-z0-9 ,'\"-]{1,120}$")   # font names only: it goes into the widget's CSS
+_URL = re.compile(r"^https://[^\s<>\"'`]{1,500}$")
+
+
+def parse_appearance(text: str, path: str) -> Tuple[Appearance, List[Diagnostic]]:
+    """The appearance a file sets (defaults for what it leaves out), or every problem in it."""
+    try:
+        data, yaml_problems = load_located(text, path)
+    except YamlError as exc:
+        return Appearance(), [Diagnostic.at(exc.pos, exc.message)]
+    problems = [Diagnostic.at(pos, message) for pos, message in yaml_problems]
+    if data is None:
+        return Appearance(), problems
+    if not isinstance(data, LMap):
+        return Appearance(), problems + [Diagnostic(path, 1, 1, "the widget file is a map of settings")]
+    known = {f.name: f for f in fields(Appearance)}
+    values: Dict[str, Any] = {}
+    for key, value in data.items():
+        where = data.pos_of(key)
+        if key not in known:
+            problems.append(Diagnostic.at(data.pos_of_key(key), f"unknown setting '{key}'"))
+            continue
+        problem = _check(str(key), value)
+        if problem:
+            problems.append(Diagnostic.at(where, problem))
+        else:
+            values[str(key)] = value
+    return replace(Appearance(), **values), problems
+
+
+def _check(key: str, value: Any) -> Optional[str]:
+    if key in ("enabled", "sound", "open_on_trigger"):
+        return None if isinstance(value, bool) else f"'{key}' must be true or false"
+    if key in ("padding", "response_delay_ms"):
+        limit = 200 if key == "padding" else 10_000
+        ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= limit
+        return None if ok else f"'{key}' must be a whole number from 0 to {limit}"
+    if key in ("avatar", "privacy_url"):
+        return None if value is None or (isinstance(value, str) and _URL.match(value)) else \
+            f"'{key}' must be an https:// URL"
+    if key == "launcher_icon":
+        ok = isinstance(value, str) and (bool(_URL.match(value)) or 0 < len(value) <= 4)
+        return None if ok else "'launcher_icon' must be chat, an emoji or a short text, or an https:// URL of an image"
+    if key == "primary_color":
+        return None if isinstance(value, str) and _COLOUR.match(value) else "'primary_color' must be like #1f5fbf"
+    if key == "font_family":
+        return None if isinstance(value, str) and _FONT.match(value) else \
+            "'font_family' must be font names separated by commas"
+    if key == "position":
+        return None if value in POSITIONS else f"'position' must be one of: {', '.join(POSITIONS)}"
+    return None if isinstance(value, str) and 0 < len(value) <= 80 else f"'{key}' must be a text of up to 80 characters"
+
+
+class AppearanceFile:
+    """`data/widget.yml` of a running bot: defaults without the file, the last good one after a bad edit."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._loaded: Optional[Tuple[float, Appearance]] = None
+
+    def current(self) -> Appearance:
+        try:
+            mtime = self.path.stat().st_mtime
+        except FileNotFoundError:
+            return Appearance()
+        with self._lock:
+            if self._loaded is None or self._loaded[0] != mtime:
+                appearance, problems = parse_appearance(self.path.read_text(encoding="utf-8"), str(self.path))
+                if problems:
+                    logger.warning("widget settings: %s (%d problem(s)); keeping the previous ones", problems[0],
+                                   len(problems))
+                    appearance = self._loaded[1] if self._loaded else Appearance()
+                self._loaded = (mtime, appearance)
+            return self._loaded[1]
+
+
+@dataclass(frozen=True)
+class VisitPlan:
+    """The answer to the widget's first request on a page."""
+
+    dialogue: Optional[str]                     # the dialogue to start when its triggers are reached
+    triggers: Mapping[str, Optional[int]]       # time_on_page, time_on_site (s), scroll (%)
+    continuing: bool = False                    # a dialogue of this visit is going on: show it, start nothing
+
+    def to_json(self) -> Dict[str, Any]:
+        return {"dialogue": self.dialogue, "triggers": dict(self.triggers), "continuing": self.continuing}
+
+
+def plan_visit(dialogues: Mapping[str, Dialogue], metadata: Mapping[str, Any], slots: Mapping[str, Any],
+               known_attributes: Optional[Mapping[str, Any]]) -> VisitPlan:
+    """Which dialogue this page gets, or that the visit's conversation goes on (a pure decision).
+
+    A dialogue the visitor answered in and has not finished goes on on the next page; one that only
+    poked does not hold the visitor: the new page chooses again.
+    """
+    going_on = slots.get(naming.Slot.DIALOGUE)
+    completed = list(slots.get(naming.Slot.COMPLETED) or [])
+    engaged = list(slots.get(naming.Slot.ENGAGED) or [])
+    if going_on in dialogues and going_on in engaged and going_on not in completed:
+        return VisitPlan(str(going_on), {}, continuing=True)
+    visit = runtime.visit_from_metadata(metadata, known_attributes)
+    dialogue = runtime.choose_dialogue(dialogues.values(), visit, completed, with_triggers=False)
+    if dialogue is None:
+        return VisitPlan(None, {})
+    return VisitPlan(dialogue.id, {"time_on_page": dialogue.time_on_page, "time_on_site": dialogue.time_on_site,
+                                   "scroll": dialogue.scroll})
+
+
+def widget_events(events: Sequence[Tuple[str, Mapping[str, Any]]]) -> List[Dict[str, Any]]:
+    """What the page's `DynamicChat.on(...)` callbacks hear of a turn: names, dialogue and card ids,
+    never what the visitor typed (a captured email says which field, not the address)."""
+    heard: List[Dict[str, Any]] = []
+    for event, details in events:
+        dialogue = details.get("dialogue")
+        if event in ("engaged", "completed"):
+            heard.append({"event": event, "dialogue": dialogue})
+        elif event == "goal":
+            heard.append({"event": "goal", "dialogue": dialogue, "goal": details.get("goal")})
+        elif event == "captured" and details.get("field") in CAPTURE_EVENTS:
+            heard.append({"event": CAPTURE_EVENTS[details["field"]], "dialogue": dialogue,
+                          "field": details["field"]})
+        elif event == "meeting":
+            heard.append({"event": "meeting_booked", "dialogue": dialogue, "start": details.get("start")})
+    return heard
+
+
+CAPTURE_EVENTS = {"person.email": "email_captured", "person.phone": "phone_captured"}

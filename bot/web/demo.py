@@ -1,0 +1,85 @@
+"""The demo site: a small sample website with the widget installed, for `make run` and the browser tests.
+
+Run: python -m bot.web.demo --port 8080 --bot http://127.0.0.1:5005
+Pages come from `demo/` (`/pricing` is `demo/pricing.html`, `/sv/` is
+`demo/sv/index.html`); `{{BOT}}` in a page becomes the bot's address, where
+the widget and its chat live. `/widget.js` is served here too, as a site
+that hosts the script itself would.
+"""
+from __future__ import annotations
+
+import argparse
+import html
+import re
+import uuid
+from pathlib import Path
+from typing import Optional
+
+from sanic import Sanic, response
+from sanic.request import Request
+
+_PART = re.compile(r"^[a-z0-9_-]{1,40}$")
+
+
+def page_for(site: Path, path: str) -> Optional[Path]:
+    """The page file for a URL path, or None (only plain names: no way out of the site's folder)."""
+    parts = [part for part in path.strip("/").split("/") if part]
+    if not all(_PART.match(part) for part in parts):
+        return None
+    for candidate in ([site.joinpath(*parts).with_suffix(".html")] if parts else []) + [site.joinpath(*parts, "index.html")]:
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def create_app(site: Path, bot_url: str, bundle: Path) -> Sanic:
+    app = Sanic(f"dynchat_demo_{uuid.uuid4().hex[:8]}", configure_logging=False)
+    bot = html.escape(bot_url.rstrip("/"), quote=True)
+
+    @app.get("/widget.js")
+    async def widget(_request: Request) -> response.HTTPResponse:
+        if not bundle.is_file():
+            return response.text("the widget is not built (make builds it from widget/src)", status=404)
+        return await response.file(str(bundle), mime_type="application/javascript; charset=utf-8")
+
+    @app.get("/page.css")
+    async def css(_request: Request) -> response.HTTPResponse:
+        return await response.file(str(site / "page.css"), mime_type="text/css; charset=utf-8")
+
+    @app.get("/_demo/health")
+    async def health(_request: Request) -> response.HTTPResponse:
+        return response.json({"ok": True})
+
+    def render(path: str) -> response.HTTPResponse:
+        found = page_for(site, path)
+        if found is None:
+            return response.text("not found", status=404)
+        return response.html(found.read_text(encoding="utf-8").replace("{{BOT}}", bot))
+
+    @app.get("/<path:path>")
+    async def page(_request: Request, path: str) -> response.HTTPResponse:
+        return render(path)
+
+    @app.get("/")
+    async def home(_request: Request) -> response.HTTPResponse:
+        return render("")
+
+    return app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="The demo site with the Dynamic Chat widget (loopback)")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--bot", required=True, help="the Rasa server's address, e.g. http://127.0.0.1:5005")
+    parser.add_argument("--site", default="demo")
+    parser.add_argument("--bundle", default="widget/dist/widget.js")
+    args = parser.parse_args()
+    if not re.match(r"^https?://[^\s\"'<>]+$", args.bot):
+        parser.error("--bot must be an http(s) address")
+    create_app(Path(args.site).resolve(), args.bot, Path(args.bundle).resolve()).run(
+        host=args.host, port=args.port, access_log=False, workers=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""The widget's HTTP side on the Rasa server: `/widget.js`, `/widget/config` and `/widget/visit`.
+
+Mounted as a Rasa input channel at the server's root (credentials.yml), next
+to the socket.io channel the widget chats over, so a site needs one origin:
+`<script src="https://BOT/widget.js" async></script>`. Everything a page
+sends is checked before use: a JSON object of bounded size, a session id of
+the shape the widget makes, metadata values of the contract's types.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Awaitable, Callable, Dict, Mapping, Optional
+
+from rasa.core.channels.channel import InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+
+from bot import app
+from bot.services.widget import plan_visit
+
+MAX_BODY = 16 * 1024
+SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+TEXT_KEYS = ("url", "referrer", "locale", "timezone", "mkto_trk", "email")
+NUMBER_KEYS = ("time_on_page", "time_on_site", "scroll")
+
+
+def clean_metadata(raw: Any) -> Dict[str, Any]:
+    """The contract's visit metadata from what a page sent: known keys, right types, bounded texts."""
+    metadata: Dict[str, Any] = {}
+    if not isinstance(raw, Mapping):
+        return metadata
+    for key in TEXT_KEYS:
+        value = raw.get(key)
+        if isinstance(value, str) and value.strip():
+            metadata[key] = value.strip()[:2000]
+    for key in NUMBER_KEYS:
+        value = raw.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < 10 ** 7:
+            metadata[key] = int(value)
+    return metadata
+
+
+def _error(status: int, message: str) -> response.HTTPResponse:
+    return response.json({"error": message}, status=status)
+
+
+async def _slots(request: Request, session_id: Optional[str]) -> Dict[str, Any]:
+    """The slots of this visitor's conversation, as the Rasa server keeps them (none for a new visitor)."""
+    agent = getattr(request.app.ctx, "agent", None)
+    if not session_id or agent is None or agent.tracker_store is None:
+        return {}
+    tracker = await agent.tracker_store.retrieve(session_id)
+    return tracker.current_slot_values() if tracker is not None else {}
+
+
+class WidgetInput(InputChannel):
+    """Not a chat channel: what the widget fetches before it connects to socket.io."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "widget"
+
+    def url_prefix(self) -> str:
+        return "/"  # Rasa joins it to /webhooks/: an absolute path puts the routes at the root
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        routes = Blueprint("dynchat_widget", __name__)
+
+        @routes.get("/widget.js")
+        async def bundle(_request: Request) -> response.HTTPResponse:
+            path = app.services().settings.widget_bundle
+            if not path.is_file():
+                return _error(404, "the widget is not built (make builds it from widget/src)")
+            return await response.file(str(path), mime_type="application/javascript; charset=utf-8",
+                                       headers={"Cache-Control": "public, max-age=300"})
+
+        @routes.get("/widget/config")
+        async def config(_request: Request) -> response.HTTPResponse:
+            services = app.services()
+            appearance = await services.run_blocking(services.appearance.current)
+            return response.json(appearance.to_json(), headers={"Cache-Control": "no-cache"})
+
+        @routes.post("/widget/visit")
+        async def visit(request: Request) -> response.HTTPResponse:
+            if len(request.body or b"") > MAX_BODY:
+                return _error(413, "the request is too large")
+            try:
+                body = request.json
+            except Exception:  # sanic raises InvalidUsage for a body that is not JSON
+                body = None
+            if not isinstance(body, dict):
+                return _error(400, "send a JSON object: {session_id, metadata}")
+            session_id = body.get("session_id")
+            if session_id is not None and not (isinstance(session_id, str) and SESSION_ID.match(session_id)):
+                return _error(400, "session_id must be 8 to 64 letters, digits, - or _")
+            metadata = clean_metadata(body.get("metadata"))
+            services = app.services()
+            slots = await _slots(request, session_id)
+            visitor = await services.run_blocking(services.identifier.identify_visit, metadata)
+            known = visitor.attributes if visitor else None
+            plan = plan_visit(services.catalog.current(), metadata, slots, known)
+            return response.json(plan.to_json(), headers={"Cache-Control": "no-store"})
+
+        return routes

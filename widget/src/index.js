@@ -1,0 +1,232 @@
+// Dynamic Chat for Rasa: the widget. One script tag:
+//   <script src="https://BOT/widget.js" async></script>
+// It asks the bot which dialogue this page gets and when (its triggers), then chats over Rasa's
+// socket.io channel with one conversation per visitor across pages and tabs.
+import { io } from "socket.io-client";
+
+import { stringsFor } from "./strings.js";
+import { whenTriggered } from "./triggers.js";
+import { Ui } from "./ui.js";
+import { locale, metadata, storage } from "./visit.js";
+
+const SESSION = "dynchat.session";
+const OPEN = "dynchat.open";
+const TRANSCRIPT = "dynchat.transcript.";
+const MAX_TRANSCRIPT = 200;
+const EVENTS = ["ready", "triggered", "opened", "closed", "engaged", "completed", "email_captured",
+  "phone_captured", "goal", "meeting_booked"];
+
+const script = document.currentScript;
+const server = ((script && script.dataset.server) || (script && new URL(script.src, location.href).origin) || "")
+  .replace(/\/$/, "");
+
+const listeners = {};
+const state = { config: null, ui: null, socket: null, plan: null, started: false, queue: Promise.resolve(),
+  confirmed: false, waiting: [] };
+
+function emit(event, details) {
+  for (const callback of listeners[event] || []) {
+    try {
+      callback(Object.assign({ event }, details || {}));
+    } catch (error) {
+      console.error("DynamicChat callback failed", error);
+    }
+  }
+}
+
+const local = storage("localStorage");
+const session = storage("sessionStorage");
+
+function sessionId() {
+  let id = local && local.getItem(SESSION);
+  if (!id) {
+    const random = window.crypto && window.crypto.randomUUID ? window.crypto.randomUUID().replace(/-/g, "")
+      : String(Math.random()).slice(2) + String(Date.now());
+    id = random;
+    if (local) local.setItem(SESSION, id);
+  }
+  return id;
+}
+
+function transcript() {
+  try {
+    return JSON.parse((local && local.getItem(TRANSCRIPT + sessionId())) || "[]");
+  } catch (_broken) {
+    return [];
+  }
+}
+
+function remember(entry) {
+  if (!local) return;
+  const entries = transcript().concat([entry]).slice(-MAX_TRANSCRIPT);
+  local.setItem(TRANSCRIPT + sessionId(), JSON.stringify(entries));
+}
+
+async function getJson(path, body) {
+  const response = await fetch(server + path, body === undefined ? { credentials: "omit" } : {
+    method: "POST", credentials: "omit", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+  });
+  if (!response.ok) throw new Error(`${path}: ${response.status}`);
+  return response.json();
+}
+
+function ensureUi() {
+  if (state.ui) return state.ui;
+  state.ui = new Ui(state.config, stringsFor(locale()), {
+    open: () => openPanel(),
+    close: () => closePanel(),
+    restart: () => restart(),
+    send: (payload, shown) => send(payload, shown),
+  });
+  for (const entry of transcript()) {
+    if (entry.from === "visitor") state.ui.addVisitor(entry.text);
+    else state.ui.addBot(entry.message, true);
+  }
+  const last = transcript().slice(-1)[0];
+  if (last && last.from === "bot") {  // the question still waiting keeps its buttons
+    state.ui.log.lastChild && state.ui.log.lastChild.querySelectorAll && state.ui.log.lastChild
+      .querySelectorAll("button").forEach((button) => { button.disabled = false; });
+  }
+  return state.ui;
+}
+
+function openPanel() {
+  ensureUi().open();
+  if (session) session.setItem(OPEN, "1");
+  emit("opened", { dialogue: state.plan && state.plan.dialogue });
+}
+
+function closePanel() {
+  if (!state.ui) return;
+  state.ui.close();
+  if (session) session.setItem(OPEN, "0");
+  emit("closed", { dialogue: state.plan && state.plan.dialogue });
+}
+
+function connect() {
+  if (state.socket) return state.socket;
+  const socket = io(server, { path: "/socket.io", transports: ["websocket", "polling"], reconnection: true });
+  state.socket = socket;
+  // The bot answers into the session's room, which the socket joins with session_request: nothing is sent
+  // before the server confirms it (after a reconnect too), or the answer would go nowhere.
+  socket.on("connect", () => socket.emit("session_request", { session_id: sessionId() }));
+  socket.on("disconnect", () => { state.confirmed = false; });
+  socket.on("session_confirm", () => {
+    state.confirmed = true;
+    for (const message of state.waiting.splice(0)) socket.emit("user_uttered", message);
+  });
+  socket.on("bot_uttered", (message) => receive(message));
+  return socket;
+}
+
+function utter(message) {
+  const socket = connect();
+  if (state.confirmed) socket.emit("user_uttered", message);
+  else state.waiting.push(message);
+}
+
+// Bot messages are shown one after another, each after the configured typing delay.
+function receive(message) {
+  if (!message || typeof message !== "object") return;
+  if (Array.isArray(message.dc_events)) {
+    for (const happened of message.dc_events) {
+      if (happened && EVENTS.includes(happened.event)) emit(happened.event, happened);
+    }
+    return;
+  }
+  if (!message.text && !(message.quick_replies || message.buttons || []).length) return;
+  const delay = Math.max(0, Number(state.config.response_delay_ms) || 0);
+  state.queue = state.queue.then(async () => {
+    const ui = ensureUi();
+    if (delay) {
+      ui.showTyping(true);
+      await new Promise((resolve) => window.setTimeout(resolve, delay));
+      ui.showTyping(false);
+    }
+    const shown = { text: message.text, quick_replies: message.quick_replies || message.buttons };
+    remember({ from: "bot", message: shown });
+    ui.addBot(shown, false);
+    if (!ui.isOpen) {
+      if (message.text) ui.showPoke(message.text);
+      if (state.config.sound) beep();
+    }
+  });
+}
+
+function beep() {
+  try {
+    const audio = new (window.AudioContext || window.webkitAudioContext)();
+    const tone = audio.createOscillator();
+    tone.frequency.value = 660;
+    tone.connect(audio.destination);
+    tone.start();
+    tone.stop(audio.currentTime + 0.12);
+  } catch (_noAudio) {
+    // no sound where the browser does not allow it
+  }
+}
+
+function send(payload, shown) {
+  const ui = ensureUi();
+  ui.disableOpenButtons();
+  ui.addVisitor(shown);
+  remember({ from: "visitor", text: shown });
+  utter({ message: payload, session_id: sessionId() });
+}
+
+function startDialogue(extra) {
+  state.started = true;
+  ensureUi();
+  emit("triggered", { dialogue: (extra && extra.dialogue) || (state.plan && state.plan.dialogue) });
+  utter({ message: "/session_start", session_id: sessionId(),
+    metadata: metadata(Object.assign({}, state.identity && state.identity.email ? state.identity : {}, extra)) });
+}
+
+function restart() {
+  if (local) local.removeItem(TRANSCRIPT + sessionId());
+  state.ui.clear();
+  utter({ message: "/restart", session_id: sessionId(), metadata: metadata() });
+}
+
+async function boot() {
+  // both questions at once: a page waits one round trip, not two
+  const [config, plan] = await Promise.all([
+    getJson("/widget/config"), getJson("/widget/visit", { session_id: sessionId(), metadata: metadata() })]);
+  state.config = config;
+  if (!state.config.enabled) return;
+  state.plan = plan;
+  emit("ready", { dialogue: state.plan.dialogue });
+  if (state.plan.continuing) {  // the same visit on another page: the conversation goes on
+    connect();
+    ensureUi();
+    if (session && session.getItem(OPEN) === "1") openPanel();
+    return;
+  }
+  if (!state.plan.dialogue) return;  // nothing qualifies: no widget, no more traffic
+  whenTriggered(state.plan.triggers, () => {
+    startDialogue();
+    if (state.config.open_on_trigger) openPanel();
+  });
+}
+
+window.DynamicChat = {
+  on(event, callback) {
+    (listeners[event] = listeners[event] || []).push(callback);
+    return window.DynamicChat;
+  },
+  open(dialogueId) {
+    if (!state.config) return;
+    if (dialogueId) {
+      if (local) local.removeItem(TRANSCRIPT + sessionId());
+      if (state.ui) state.ui.clear();
+      startDialogue({ dialogue: String(dialogueId) });
+    }
+    openPanel();
+  },
+  close: closePanel,
+  identify(identity) {  // the site's own login vouches for the visitor (the signature is checked server-side)
+    state.identity = { email: identity && identity.email, signature: identity && identity.signature };
+  },
+};
+
+boot().catch((error) => console.warn("Dynamic Chat is unavailable:", error.message));
