@@ -28,7 +28,7 @@ from bot.core.dialogue import MeetingCard
 from bot.dialogues import runtime
 from bot.dialogues.flow import resolve_entry
 from bot.services.conversation import Turn
-from bot.services.widget import widget_events
+from bot.services.widget import expected_input, widget_events
 
 
 def _latest_intent(tracker: Tracker) -> str | None:
@@ -40,9 +40,11 @@ def _previous_action(tracker: Tracker) -> str | None:
     return tracker.latest_action_name
 
 
-def _tell_the_widget(dispatcher: CollectingDispatcher, tracker: Tracker, events: List[Tuple[str, Any]]) -> None:
-    """The widget's page callbacks hear what happened (socket.io only: REST clients get texts)."""
-    heard = widget_events(events)
+def _tell_the_widget(dispatcher: CollectingDispatcher, tracker: Tracker, events: List[Tuple[str, Any]],
+                     expect: Optional[Dict[str, Any]] = None) -> None:
+    """The widget's page callbacks hear what happened, and its text field what comes next
+    (socket.io only: REST clients get texts)."""
+    heard = widget_events(events) + ([expect] if expect else [])
     if heard and tracker.get_latest_input_channel() == "socketio":
         dispatcher.utter_message(json_message={"data": {"dc_events": heard}})  # emitted as bot_uttered(data)
 
@@ -82,7 +84,7 @@ class ActionStep(UsesServices, Action):
         decision = await self.services.run_blocking(self.services.conversations.step, entry, dialogues, turn)
         for response in decision.responses:
             dispatcher.utter_message(response=response)
-        _tell_the_widget(dispatcher, tracker, decision.events)
+        _tell_the_widget(dispatcher, tracker, decision.events, expected_input(dialogues, decision.goto))
         events: List[Dict] = []
         if entry.kind == "start" and (tracker.active_loop or {}).get("name"):
             events += [ActiveLoop(None), SlotSet("requested_slot", None)]  # a new page leaves an open capture

@@ -19,7 +19,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 from bot.core import naming
 from bot.core.appearance import POSITIONS, Appearance
 from bot.core.diagnostics import Diagnostic
-from bot.core.dialogue import Dialogue
+from bot.core.dialogue import CaptureCard, Dialogue
 from bot.dialogues import runtime
 from bot.dialogues.yamlpos import LMap, YamlError, load_located
 
@@ -154,3 +154,12 @@ def widget_events(events: Sequence[Tuple[str, Mapping[str, Any]]]) -> List[Dict[
 
 
 CAPTURE_EVENTS = {"person.email": "email_captured", "person.phone": "phone_captured"}
+
+
+def expected_input(dialogues: Mapping[str, Dialogue], goto: Optional[str]) -> Optional[Dict[str, Any]]:
+    """When a turn leads into a capture, what the widget's text field should expect (keyboard, hint)."""
+    target = naming.parse_goto(goto)
+    if not target or target[2] != "ask" or target[0] not in dialogues:
+        return None
+    card = dialogues[target[0]].cards.get(target[1])
+    return {"event": "expect", "input": card.capture} if isinstance(card, CaptureCard) else None

@@ -99,6 +99,9 @@ class WidgetInput(InputChannel):
             visitor = await services.run_blocking(services.identifier.identify_visit, metadata)
             known = visitor.attributes if visitor else None
             plan = plan_visit(services.catalog.current(), metadata, slots, known)
-            return response.json(plan.to_json(), headers={"Cache-Control": "no-store"})
+            appearance = await services.run_blocking(services.appearance.current)
+            # one request answers both questions of a page load: how the widget looks, and what it starts
+            return response.json({"config": appearance.to_json(), **plan.to_json()},
+                                 headers={"Cache-Control": "no-store"})
 
         return routes

@@ -10,6 +10,7 @@ import shutil
 import time
 from pathlib import Path
 from typing import Any, Dict, Iterator, List
+from urllib.parse import urlparse
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -96,6 +97,8 @@ def test_a_whole_dialogue_by_clicking_and_typing_shows_every_text_as_text(site: 
     wait_for_bot(page, "Which email should we use?")
     expect(page.get_by_role("button", name="Yes")).to_be_disabled()
     box = page.get_by_role("textbox")
+    expect(box).to_have_attribute("type", "email")  # the phone's email keyboard
+    expect(box).to_have_attribute("inputmode", "email")
     box.fill("not-an-email")
     box.press("Enter")
     expect(page.locator(".message.bot", has_text="Which email should we use?")).to_have_count(2, timeout=15_000)
@@ -103,6 +106,7 @@ def test_a_whole_dialogue_by_clicking_and_typing_shows_every_text_as_text(site: 
     box.fill("ann@example.com")
     box.press("Enter")
     wait_for_bot(page, "And your first name?")
+    expect(box).to_have_attribute("type", "text")
     box.fill("<script>window.__xss=2</script><img src=x onerror=window.__xss=3>Ann")
     box.press("Enter")
     wait_for_bot(page, "Goodbye!")
@@ -186,9 +190,14 @@ def test_the_mobile_layout_fills_a_small_screen(site: Dict[str, Any], browser: B
 
 
 def test_the_javascript_api_opens_a_dialogue_from_a_page_button(site: Dict[str, Any], page: Page) -> None:
+    requests: List[str] = []
+    page.on("request", lambda request: requests.append(request.url))
     page.goto(site["base"] + "/plain")
     page.wait_for_function("window.heard.length > 0")  # ready: no dialogue targets this page
     expect(page.locator(".launcher")).to_have_count(0)
+    page.wait_for_timeout(500)
+    to_the_bot = [url for url in requests if url.startswith(site["bot"].base)]
+    assert [urlparse(url).path for url in to_the_bot] == ["/widget.js", "/widget/visit"]  # and no socket
     page.click("#cta")
     wait_for_bot(page, "You pressed the button. How can we help?")
     expect(page.locator(".panel")).to_be_visible()

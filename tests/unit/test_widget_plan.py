@@ -6,7 +6,7 @@ from pathlib import Path
 
 from bot.core.appearance import Appearance
 from bot.dialogues.loader import load_dialogues
-from bot.services.widget import AppearanceFile, parse_appearance, plan_visit, widget_events
+from bot.services.widget import AppearanceFile, expected_input, parse_appearance, plan_visit, widget_events
 from bot.web.demo import page_for
 from bot.web.widget import clean_metadata
 from tests.support import FIXTURES, ROOT
@@ -95,3 +95,10 @@ def test_the_demo_site_serves_its_pages_and_nothing_else() -> None:
     assert page_for(site, "/sv/") == site / "sv" / "index.html"
     for attempt in ("/../pyproject", "/..%2fbot", "/pricing.html", "/sv/../../README", "/nope"):
         assert page_for(site, attempt) is None, attempt
+
+
+def test_the_text_field_is_told_what_a_capture_expects() -> None:
+    assert expected_input(DIALOGUES, "full__email__ask") == {"event": "expect", "input": "email"}
+    assert expected_input(DIALOGUES, "full__name__ask") == {"event": "expect", "input": "text"}
+    assert expected_input(DIALOGUES, "full__kind") is None  # entering a question, not a capture
+    assert expected_input(DIALOGUES, "nope__email__ask") is None and expected_input(DIALOGUES, None) is None

@@ -130,7 +130,8 @@ function receive(message) {
   if (!message || typeof message !== "object") return;
   if (Array.isArray(message.dc_events)) {
     for (const happened of message.dc_events) {
-      if (happened && EVENTS.includes(happened.event)) emit(happened.event, happened);
+      if (happened && happened.event === "expect") ensureUi().expect(happened.input);
+      else if (happened && EVENTS.includes(happened.event)) emit(happened.event, happened);
     }
     return;
   }
@@ -169,6 +170,7 @@ function beep() {
 function send(payload, shown) {
   const ui = ensureUi();
   ui.disableOpenButtons();
+  ui.expect("text");
   ui.addVisitor(shown);
   remember({ from: "visitor", text: shown });
   utter({ message: payload, session_id: sessionId() });
@@ -189,10 +191,9 @@ function restart() {
 }
 
 async function boot() {
-  // both questions at once: a page waits one round trip, not two
-  const [config, plan] = await Promise.all([
-    getJson("/widget/config"), getJson("/widget/visit", { session_id: sessionId(), metadata: metadata() })]);
-  state.config = config;
+  // one request answers both questions: how the widget looks, and what this page starts (if anything)
+  const plan = await getJson("/widget/visit", { session_id: sessionId(), metadata: metadata() });
+  state.config = plan.config || {};
   if (!state.config.enabled) return;
   state.plan = plan;
   emit("ready", { dialogue: state.plan.dialogue });

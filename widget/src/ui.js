@@ -135,7 +135,7 @@ export class Ui {
     this.typing = el("div", { class: "typing", hidden: true, "aria-hidden": "true" });
     this.input = el("input", { type: "text", name: "message", autocomplete: "off", "aria-label": words.placeholder,
       placeholder: words.placeholder, maxlength: "1000" });
-    const form = el("form", { onsubmit: (event) => { event.preventDefault(); this.submitTyped(); } }, [
+    const form = el("form", { novalidate: true, onsubmit: (event) => { event.preventDefault(); this.submitTyped(); } }, [
       this.input, el("button", { type: "submit", text: words.send })]);
     const avatar = config.avatar ? el("img", { class: "avatar", src: config.avatar, alt: "" })
       : el("div", { class: "avatar", "aria-hidden": "true", text: (config.bot_name || "").slice(0, 1) });
@@ -159,6 +159,17 @@ export class Ui {
     if (!text) return;
     this.input.value = "";
     this.handlers.send(text, text);
+  }
+
+  // What the text field expects next: an email or a phone number brings the right keyboard and hint.
+  expect(kind) {
+    const types = { email: ["email", "email", this.words.placeholderEmail, "email"],
+      phone: ["tel", "tel", this.words.placeholderPhone, "tel"] };
+    const [type, inputmode, placeholder, autocomplete] = types[kind] || ["text", "text", this.words.placeholder, "off"];
+    this.input.setAttribute("type", type);
+    this.input.setAttribute("inputmode", inputmode);
+    this.input.setAttribute("placeholder", placeholder);
+    this.input.setAttribute("autocomplete", autocomplete);
   }
 
   get isOpen() {
