@@ -217,8 +217,7 @@ def test_a_meeting_is_booked_in_the_widget(site: Dict[str, Any], page: Page) -> 
     chosen = times.first.inner_text()
     times.first.click()
     box = page.get_by_role("textbox")
-    expect(page.locator(".message.bot").last).to_be_visible()
-    page.wait_for_timeout(1500)  # the form asks for the invitation's email
+    wait_for_bot(page, "What email should the invitation go to?")
     box.fill("cleo@example.com")
     box.press("Enter")
     wait_for_bot(page, "See you then!", timeout=20_000)
