@@ -208,6 +208,15 @@ def test_the_javascript_api_opens_a_dialogue_from_a_page_button(site: Dict[str, 
     assert heard(page)[-1] == "closed"
 
 
+def test_open_called_before_the_widget_has_asked_the_bot_waits_for_its_answer(site: Dict[str, Any],
+                                                                              page: Page) -> None:
+    page.add_init_script("""Object.defineProperty(window, "DynamicChat", {configurable: true,
+        get() { return this.__dc; }, set(api) { this.__dc = api; api.open("cta"); }});""")  # at once, as a site might
+    page.goto(site["base"] + "/plain")
+    wait_for_bot(page, "You pressed the button. How can we help?")
+    expect(page.locator(".panel")).to_be_visible()
+
+
 def test_a_meeting_is_booked_in_the_widget(site: Dict[str, Any], page: Page) -> None:
     page.goto(site["base"] + "/meet")
     page.locator(".poke").click()
@@ -258,3 +267,17 @@ def test_the_open_widget_has_no_serious_accessibility_violation(site: Dict[str, 
                if v["impact"] in ("serious", "critical")]
     assert serious == []
     page.screenshot(path=str(SCREENSHOTS / "widget-open.png"))
+
+
+def test_the_widget_reconnects_by_itself_after_the_bot_restarts(site: Dict[str, Any], page: Page) -> None:
+    """Last in this module: it restarts the bot (and the demo site) under an open widget."""
+    page.goto(site["base"] + "/full")
+    page.locator(".poke").click()
+    wait_for_bot(page, "Buying for a company?")
+    bot = site["bot"]
+    assert bot.stop() == 0
+    restarted = e2e_support.start(bot.env)
+    bot.process, bot.output = restarted.process, restarted.output
+    page.get_by_role("button", name="Yes").click()  # sent once the socket is back and the session confirmed
+    wait_for_bot(page, "Which email should we use?", timeout=30_000)
+    assert page.locator(".message.bot", has_text="Buying for a company?").count() == 1

@@ -210,24 +210,31 @@ async function boot() {
   });
 }
 
+const booting = boot().catch((error) => console.warn("Dynamic Chat is unavailable:", error.message));
+
 window.DynamicChat = {
   on(event, callback) {
     (listeners[event] = listeners[event] || []).push(callback);
     return window.DynamicChat;
   },
-  open(dialogueId) {
-    if (!state.config) return;
-    if (dialogueId) {
-      if (local) local.removeItem(TRANSCRIPT + sessionId());
-      if (state.ui) state.ui.clear();
-      startDialogue({ dialogue: String(dialogueId) });
-    }
-    openPanel();
+  open(dialogueId) {  // a page may call it before the widget has asked the bot: it waits for that answer
+    booting.then(() => openNow(dialogueId));
   },
-  close: closePanel,
+  close() {
+    booting.then(closePanel);
+  },
   identify(identity) {  // the site's own login vouches for the visitor (the signature is checked server-side)
     state.identity = { email: identity && identity.email, signature: identity && identity.signature };
   },
 };
 
-boot().catch((error) => console.warn("Dynamic Chat is unavailable:", error.message));
+function openNow(dialogueId) {
+  if (!state.config || !state.config.enabled) return;
+  if (dialogueId) {
+    if (local) local.removeItem(TRANSCRIPT + sessionId());
+    if (state.ui) state.ui.clear();
+    startDialogue({ dialogue: String(dialogueId) });
+  }
+  openPanel();
+}
+
