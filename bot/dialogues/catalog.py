@@ -1,12 +1,12 @@
 """The compiled dialogues of the running bot, loaded lazily and reloaded when the build changes."""
 from __future__ import annotations
 
-import threading
 from pathlib import Path
-from typing import Dict, Optional, Tuple
+from typing import Dict
 
 from bot.core.dialogue import Dialogue
 from bot.dialogues.runtime import load_manifest
+from bot.files import WatchedFile
 
 
 class DialogueCatalog:
@@ -14,12 +14,7 @@ class DialogueCatalog:
 
     def __init__(self, manifest: Path) -> None:
         self.manifest = manifest
-        self._lock = threading.Lock()
-        self._loaded: Optional[Tuple[float, Dict[str, Dialogue]]] = None
+        self._file: WatchedFile[Dict[str, Dialogue]] = WatchedFile(manifest, lambda path, _previous: load_manifest(path))
 
     def current(self) -> Dict[str, Dialogue]:
-        mtime = self.manifest.stat().st_mtime
-        with self._lock:
-            if self._loaded is None or self._loaded[0] != mtime:
-                self._loaded = (mtime, load_manifest(self.manifest))
-            return self._loaded[1]
+        return self._file.current()

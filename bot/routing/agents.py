@@ -23,7 +23,6 @@ from __future__ import annotations
 import csv
 import logging
 import re
-import threading
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -34,6 +33,7 @@ from bot.core.diagnostics import Diagnostic
 from bot.dialogues.conditions import parse_duration
 from bot.dialogues.loader import check_condition
 from bot.dialogues.yamlpos import LList, LMap, YamlError, load_located
+from bot.files import WatchedFile
 
 AGENT_KEYS = {"name", "email", "timezone", "calendar", "availability", "duration", "buffer", "min_notice",
               "max_per_day", "weight", "teams", "active"}
@@ -221,18 +221,11 @@ class RoutingFile:
 
     def __init__(self, agents: Path, accounts: Path) -> None:
         self.agents, self.accounts = agents, accounts
-        self._lock = threading.Lock()
-        self._loaded: Optional[Tuple[float, Optional[Routing]]] = None
+        self._file: WatchedFile[Optional[Routing]] = WatchedFile(agents, lambda _path, _previous: self._load(),
+                                                                 missing=lambda: None)
 
     def current(self) -> Optional[Routing]:
-        try:
-            mtime = self.agents.stat().st_mtime
-        except FileNotFoundError:
-            return None
-        with self._lock:
-            if self._loaded is None or self._loaded[0] != mtime:
-                self._loaded = (mtime, self._load())
-            return self._loaded[1]
+        return self._file.current()
 
     def _load(self) -> Optional[Routing]:
         agents, rules, problems = load_routing(self.agents)

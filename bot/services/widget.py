@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
@@ -22,6 +21,7 @@ from bot.core.diagnostics import Diagnostic
 from bot.core.dialogue import CaptureCard, Dialogue
 from bot.dialogues import runtime
 from bot.dialogues.yamlpos import LMap, YamlError, load_located
+from bot.files import WatchedFile
 
 logger = logging.getLogger(__name__)
 
@@ -84,23 +84,18 @@ class AppearanceFile:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._lock = threading.Lock()
-        self._loaded: Optional[Tuple[float, Appearance]] = None
+        self._file: WatchedFile[Appearance] = WatchedFile(path, self._load, missing=Appearance)
 
     def current(self) -> Appearance:
-        try:
-            mtime = self.path.stat().st_mtime
-        except FileNotFoundError:
-            return Appearance()
-        with self._lock:
-            if self._loaded is None or self._loaded[0] != mtime:
-                appearance, problems = parse_appearance(self.path.read_text(encoding="utf-8"), str(self.path))
-                if problems:
-                    logger.warning("widget settings: %s (%d problem(s)); keeping the previous ones", problems[0],
-                                   len(problems))
-                    appearance = self._loaded[1] if self._loaded else Appearance()
-                self._loaded = (mtime, appearance)
-            return self._loaded[1]
+        return self._file.current()
+
+    @staticmethod
+    def _load(path: Path, previous: Optional[Appearance]) -> Appearance:
+        appearance, problems = parse_appearance(path.read_text(encoding="utf-8"), str(path))
+        if problems:
+            logger.warning("widget settings: %s (%d problem(s)); keeping the previous ones", problems[0], len(problems))
+            return previous or Appearance()
+        return appearance
 
 
 @dataclass(frozen=True)
