@@ -27,6 +27,7 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 
 from tests.support import FIXTURES  # noqa: E402
 from tests.support import e2e as e2e_support  # noqa: E402
+from tests.support.widget import write_site  # noqa: E402
 
 WIDGET = ROOT / "widget"
 FIRST_MESSAGE = """
@@ -71,7 +72,7 @@ def first_message(loads: int) -> None:
         settings = tmp / "widget.yml"  # no typing delay: the delay a site sets is on purpose, not latency
         settings.write_text((ROOT / "data" / "widget.yml").read_text(encoding="utf-8").replace(
             "response_delay_ms: 600", "response_delay_ms: 0"), encoding="utf-8")
-        env.update({"DYNCHAT_DEMO_PORT": str(demo_port), "DYNCHAT_DEMO_SITE": str(FIXTURES / "widget" / "site"),
+        env.update({"DYNCHAT_DEMO_PORT": str(demo_port), "DYNCHAT_DEMO_SITE": str(write_site(tmp / "site")),
                     "DYNCHAT_WIDGET": str(settings)})
         e2e_support.train(env)
         bot = e2e_support.start(env)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence
 
 from bot.config import Settings, from_environment
 from bot.core.meetings import MeetingStatus
+from bot.files import log_tail
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -88,7 +89,7 @@ def _train(settings: Settings, paths: Sequence[str], models: Path) -> int:
         return 0
     import time
 
-    log = settings.var / "log" / "dynchat.log"
+    log = settings.log
     print(f"training the model (Rasa's output: {log})", flush=True)
     started = time.monotonic()
     bar = _progress_bar("training")
@@ -97,8 +98,6 @@ def _train(settings: Settings, paths: Sequence[str], models: Path) -> int:
     if sys.stderr.isatty():
         sys.stderr.write("\n")
     if status:
-        from bot.web.serve import log_tail
-
         print(f"dynchat: training failed (exit {status}); the end of {log}:\n{log_tail(log)}", file=sys.stderr)
         return status
     print(f"trained {train.model_path(models)} in {time.monotonic() - started:.0f} s")

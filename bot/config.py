@@ -43,6 +43,11 @@ class Settings:
         return self.build / "manifest.json"
 
     @property
+    def log(self) -> Path:
+        """Where training and the servers write their own output (`dynchat run` prints the path)."""
+        return self.var / "log" / "dynchat.log"
+
+    @property
     def action_url(self) -> str:
         return f"http://127.0.0.1:{self.action_port}/webhook"
 

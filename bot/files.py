@@ -1,4 +1,5 @@
-"""A configuration file of a running bot, re-read when it changes: a change applies without a restart."""
+"""Files a running bot reads: configuration re-read when it changes (a change applies without a restart), the
+end of a log."""
 from __future__ import annotations
 
 import threading
@@ -6,6 +7,17 @@ from pathlib import Path
 from typing import Callable, Generic, Optional, Tuple, TypeVar
 
 T = TypeVar("T")
+
+
+def log_tail(path: Path, lines: int = 25) -> str:
+    """The end of a log file (its last 64 kB at most), to show why something stopped."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(max(0, path.stat().st_size - 64 * 1024))
+            text = handle.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
 
 
 class WatchedFile(Generic[T]):

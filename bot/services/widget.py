@@ -130,6 +130,9 @@ def plan_visit(dialogues: Mapping[str, Dialogue], metadata: Mapping[str, Any], s
                                    "scroll": dialogue.scroll})
 
 
+CAPTURE_EVENTS = {"person.email": "email_captured", "person.phone": "phone_captured"}
+
+
 def widget_events(events: Sequence[Tuple[str, Mapping[str, Any]]]) -> List[Dict[str, Any]]:
     """What the page's `DynamicChat.on(...)` callbacks hear of a turn: names, dialogue and card ids,
     never what the visitor typed (a captured email says which field, not the address)."""
@@ -147,8 +150,6 @@ def widget_events(events: Sequence[Tuple[str, Mapping[str, Any]]]) -> List[Dict[
             heard.append({"event": "meeting_booked", "dialogue": dialogue, "start": details.get("start")})
     return heard
 
-
-CAPTURE_EVENTS = {"person.email": "email_captured", "person.phone": "phone_captured"}
 
 
 def expected_input(dialogues: Mapping[str, Dialogue], goto: Optional[str]) -> Optional[Dict[str, Any]]:

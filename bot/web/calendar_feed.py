@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hmac
 import time
-from typing import Any, Awaitable, Callable, Dict
+from typing import Any, Awaitable, Callable, Dict, Optional
 
 from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
@@ -35,27 +35,32 @@ class CalendarFeedInput(InputChannel):
             routing = app.services().routing.current()
             return {a.email: a for a in routing.agents} if routing else {}
 
-        def ics(text: str) -> response.HTTPResponse:
-            return response.text(text, content_type="text/calendar; charset=utf-8")
-
-        @feeds.get("/invitation/<filename>")
-        async def invitation(_request: Request, filename: str):
-            meeting_id = filename[:-4] if filename.endswith(".ics") else ""
-            meeting = await app.services().run_blocking(app.services().meetings.get, meeting_id) if meeting_id else None
+        # Both answers read the agents file and the database: they run on the services' threads.
+        def invitation_text(meeting_id: str) -> Optional[str]:
+            meeting = app.services().meetings.get(meeting_id) if meeting_id else None
             agent = agents().get(meeting.agent_email) if meeting else None
-            if meeting is None or agent is None:
-                return response.text("not found", status=404)
-            return ics(local.invitation(meeting, agent, time.time()))
+            return local.invitation(meeting, agent, time.time()) if meeting and agent else None
 
-        @feeds.get("/feed/<filename>")
-        async def feed(_request: Request, filename: str):
-            token = filename[:-4] if filename.endswith(".ics") else ""
+        def feed_text(token: str) -> Optional[str]:
             secret = app.services().settings.feed_secret
             match = next((a for email, a in agents().items()
                           if secret and token and hmac.compare_digest(local.feed_token(email, secret), token)), None)
             if match is None:
+                return None
+            return local.feed(match, app.services().meetings.list(agent=match.email), time.time())
+
+        async def ics(answer: Callable[[str], Optional[str]], filename: str) -> response.HTTPResponse:
+            text = await app.services().run_blocking(answer, filename[:-4] if filename.endswith(".ics") else "")
+            if text is None:
                 return response.text("not found", status=404)
-            meetings = await app.services().run_blocking(app.services().meetings.list, None, match.email)
-            return ics(local.feed(match, meetings, time.time()))
+            return response.text(text, content_type="text/calendar; charset=utf-8")
+
+        @feeds.get("/invitation/<filename>")
+        async def invitation(_request: Request, filename: str) -> response.HTTPResponse:
+            return await ics(invitation_text, filename)
+
+        @feeds.get("/feed/<filename>")
+        async def feed(_request: Request, filename: str) -> response.HTTPResponse:
+            return await ics(feed_text, filename)
 
         return feeds

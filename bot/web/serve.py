@@ -21,6 +21,7 @@ from typing import Dict, List, Optional
 import yaml
 
 from bot.config import Settings
+from bot.files import log_tail
 from bot.store.database import Database
 
 
@@ -123,25 +124,10 @@ def _stop(running: List[Supervised]) -> None:
                 service.process.wait()
 
 
-def log_path(settings: Settings) -> Path:
-    return settings.var / "log" / "dynchat.log"
-
-
-def log_tail(path: Path, lines: int = 25) -> str:
-    """The end of the log, to show why a server stopped."""
-    try:
-        with open(path, "rb") as handle:
-            handle.seek(max(0, path.stat().st_size - 64 * 1024))
-            text = handle.read().decode("utf-8", "replace")
-    except OSError:
-        return ""
-    return "\n".join(text.splitlines()[-lines:])
-
-
 def run(settings: Settings, model: Path, startup_timeout: float = 300) -> int:
     """Start both servers, wait until they answer, then supervise until stopped."""
     env: Dict[str, str] = dict(os.environ)
-    log = log_path(settings)
+    log = settings.log
     log.parent.mkdir(parents=True, exist_ok=True)
 
     def failed(message: str) -> int:

@@ -53,6 +53,16 @@ async def _slots(request: Request, session_id: Optional[str]) -> Dict[str, Any]:
     return tracker.current_slot_values() if tracker is not None else {}
 
 
+def _answer(services: "app.Services", metadata: Mapping[str, Any], slots: Mapping[str, Any]) -> Dict[str, Any]:
+    """One request answers both questions of a page load: how the widget looks, and what it starts.
+
+    It reads the store (maybe Marketo), the manifest and the settings file: it runs on the services' threads.
+    """
+    visitor = services.identifier.identify_visit(metadata)
+    plan = plan_visit(services.catalog.current(), metadata, slots, visitor.attributes if visitor else None)
+    return {"config": services.appearance.current().to_json(), **plan.to_json()}
+
+
 class WidgetInput(InputChannel):
     """Not a chat channel: what the widget fetches before it connects to socket.io."""
 
@@ -94,14 +104,9 @@ class WidgetInput(InputChannel):
             if session_id is not None and not (isinstance(session_id, str) and SESSION_ID.match(session_id)):
                 return _error(400, "session_id must be 8 to 64 letters, digits, - or _")
             metadata = clean_metadata(body.get("metadata"))
-            services = app.services()
             slots = await _slots(request, session_id)
-            visitor = await services.run_blocking(services.identifier.identify_visit, metadata)
-            known = visitor.attributes if visitor else None
-            plan = plan_visit(services.catalog.current(), metadata, slots, known)
-            appearance = await services.run_blocking(services.appearance.current)
-            # one request answers both questions of a page load: how the widget looks, and what it starts
-            return response.json({"config": appearance.to_json(), **plan.to_json()},
-                                 headers={"Cache-Control": "no-store"})
+            services = app.services()
+            answer = await services.run_blocking(_answer, services, metadata, slots)
+            return response.json(answer, headers={"Cache-Control": "no-store"})
 
         return routes

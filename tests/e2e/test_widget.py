@@ -1,7 +1,7 @@
 """The widget on a website, in Debian's Chromium: triggers, the poke, whole dialogues, the page's callbacks.
 
 One bot is trained on tests/fixtures/widget/dialogues and run with the demo
-site serving tests/fixtures/widget/site; each test opens a fresh browser
+site serving tests/fixtures/widget/page.html under each page name; each test opens a fresh browser
 context (a new visitor). Screenshots go to tests/screenshots (git ignores it).
 """
 from __future__ import annotations
@@ -17,6 +17,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.support import FIXTURES, ROOT
 from tests.support import e2e as e2e_support
+from tests.support.widget import write_site
 
 pytestmark = pytest.mark.e2e
 
@@ -32,7 +33,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict[str, Any]]:
     shutil.copy(ROOT / "data" / "widget.yml", widget_settings)
     env = e2e_support.environment(tmp, WIDGET / "dialogues")
     demo_port = e2e_support.free_port()
-    env.update({"DYNCHAT_DEMO_PORT": str(demo_port), "DYNCHAT_DEMO_SITE": str(WIDGET / "site"),
+    env.update({"DYNCHAT_DEMO_PORT": str(demo_port), "DYNCHAT_DEMO_SITE": str(write_site(tmp / "site")),
                 "DYNCHAT_WIDGET": str(widget_settings), "DYNCHAT_AGENTS": str(FIXTURES / "agents" / "always.yml")})
     e2e_support.train(env)
     bot = e2e_support.start(env)
@@ -61,6 +62,13 @@ def heard(page: Page) -> List[str]:
 
 def wait_for_bot(page: Page, text: str, timeout: float = 15_000) -> None:
     expect(page.locator(".message.bot", has_text=text).last).to_be_visible(timeout=timeout)
+
+
+def open_the_full_dialogue(site: Dict[str, Any], page: Page) -> None:
+    """A new visitor on the /full page opens the poke and sees the first question."""
+    page.goto(site["base"] + "/full")
+    page.locator(".poke").click()
+    wait_for_bot(page, "Buying for a company?")
 
 
 def test_a_dialogue_triggers_after_three_seconds_on_the_page(site: Dict[str, Any], page: Page) -> None:
@@ -127,9 +135,7 @@ def test_a_whole_dialogue_by_clicking_and_typing_shows_every_text_as_text(site: 
 
 
 def test_the_conversation_goes_on_on_the_next_page(site: Dict[str, Any], page: Page) -> None:
-    page.goto(site["base"] + "/full")
-    page.locator(".poke").click()
-    wait_for_bot(page, "Buying for a company?")
+    open_the_full_dialogue(site, page)
     page.get_by_role("button", name="Yes").click()
     wait_for_bot(page, "Which email should we use?")
     page.click("#next")
@@ -145,9 +151,7 @@ def test_the_conversation_goes_on_on_the_next_page(site: Dict[str, Any], page: P
 
 
 def test_restart_plays_the_dialogue_from_its_start(site: Dict[str, Any], page: Page) -> None:
-    page.goto(site["base"] + "/full")
-    page.locator(".poke").click()
-    wait_for_bot(page, "Buying for a company?")
+    open_the_full_dialogue(site, page)
     page.get_by_role("button", name="No").click()
     wait_for_bot(page, "Goodbye!")
     page.get_by_role("button", name="Start over").click()
@@ -179,9 +183,7 @@ def test_the_mobile_layout_fills_a_small_screen(site: Dict[str, Any], browser: B
     context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
     page = context.new_page()
     try:
-        page.goto(site["base"] + "/full")
-        page.locator(".poke").click()
-        wait_for_bot(page, "Buying for a company?")
+        open_the_full_dialogue(site, page)
         box = page.locator(".panel").bounding_box()
         assert box is not None and box["width"] == 375 and box["height"] == 740
         page.screenshot(path=str(SCREENSHOTS / "widget-mobile.png"))
@@ -258,9 +260,7 @@ def test_a_changed_appearance_shows_after_a_reload(site: Dict[str, Any], page: P
 
 
 def test_the_open_widget_has_no_serious_accessibility_violation(site: Dict[str, Any], page: Page) -> None:
-    page.goto(site["base"] + "/full")
-    page.locator(".poke").click()
-    wait_for_bot(page, "Buying for a company?")
+    open_the_full_dialogue(site, page)
     page.add_script_tag(path=str(AXE))
     result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
     serious = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in result["violations"]
@@ -271,9 +271,7 @@ def test_the_open_widget_has_no_serious_accessibility_violation(site: Dict[str, 
 
 def test_the_widget_reconnects_by_itself_after_the_bot_restarts(site: Dict[str, Any], page: Page) -> None:
     """Last in this module: it restarts the bot (and the demo site) under an open widget."""
-    page.goto(site["base"] + "/full")
-    page.locator(".poke").click()
-    wait_for_bot(page, "Buying for a company?")
+    open_the_full_dialogue(site, page)
     bot = site["bot"]
     assert bot.stop() == 0
     restarted = e2e_support.start(bot.env)

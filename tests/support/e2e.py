@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
+from bot.config import from_environment
 from tests.support import PYTHON, ROOT
 
 
@@ -88,7 +89,7 @@ def environment(tmp: Path, dialogues: Path, rasa_port: int = 0, action_port: int
 
 def log_text(env: Dict[str, str]) -> str:
     """The log `dynchat train` and `dynchat run` write Rasa's and the servers' output to."""
-    path = Path(env.get("DYNCHAT_VAR") or ROOT / "var") / "log" / "dynchat.log"
+    path = from_environment(env).log
     return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
 
 

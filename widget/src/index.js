@@ -78,15 +78,11 @@ function ensureUi() {
     restart: () => restart(),
     send: (payload, shown) => send(payload, shown),
   });
-  for (const entry of transcript()) {
+  const entries = transcript();
+  entries.forEach((entry, index) => {
     if (entry.from === "visitor") state.ui.addVisitor(entry.text);
-    else state.ui.addBot(entry.message, true);
-  }
-  const last = transcript().slice(-1)[0];
-  if (last && last.from === "bot") {  // the question still waiting keeps its buttons
-    state.ui.log.lastChild && state.ui.log.lastChild.querySelectorAll && state.ui.log.lastChild
-      .querySelectorAll("button").forEach((button) => { button.disabled = false; });
-  }
+    else state.ui.addBot(entry.message, index < entries.length - 1);  // the question still waiting keeps its buttons
+  });
   return state.ui;
 }
 
