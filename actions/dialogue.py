@@ -25,6 +25,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot import app
 from bot.core import naming
 from bot.core.dialogue import MeetingCard
+from bot.core.transcript import transcript
 from bot.dialogues import runtime
 from bot.dialogues.flow import resolve_entry
 from bot.services.conversation import Turn
@@ -47,6 +48,12 @@ def _tell_the_widget(dispatcher: CollectingDispatcher, tracker: Tracker, events:
     heard = widget_events(events) + ([expect] if expect else [])
     if heard and tracker.get_latest_input_channel() == "socketio":
         dispatcher.utter_message(json_message={"data": {"dc_events": heard}})  # emitted as bot_uttered(data)
+
+
+def _turn(tracker: Tracker) -> str:
+    """The visitor's message this action answers: Rasa's message id, the same when Rasa retries the action."""
+    message_id = (tracker.latest_message or {}).get("message_id")
+    return str(message_id) if message_id else f"#{sum(1 for e in tracker.events if e.get('event') == 'user')}"
 
 
 def _visit_metadata(tracker: Tracker) -> Dict[str, Any]:
@@ -80,7 +87,7 @@ class ActionStep(UsesServices, Action):
         dialogues = self.services.catalog.current()
         entry = resolve_entry(_previous_action(tracker), _latest_intent(tracker), tracker.get_slot(naming.GOTO_SLOT), dialogues)
         turn = Turn(tracker.sender_id, _latest_intent(tracker), tracker.current_slot_values(),
-                    _visit_metadata(tracker), tracker.slots.keys())
+                    _visit_metadata(tracker), tracker.slots.keys(), _turn(tracker))
         decision = await self.services.run_blocking(self.services.conversations.step, entry, dialogues, turn)
         for response in decision.responses:
             dispatcher.utter_message(response=response)
@@ -140,10 +147,17 @@ class ActionFreeText(UsesServices, Action):
             option = runtime.match_option(text, intent, current[1], tracker.get_slot(naming.Slot.LOCALE))
             if option:
                 parse: Dict[str, Any] = {"intent": {"name": option.intent, "confidence": 1.0}, "entities": [], "text": text}
+                if (tracker.latest_message or {}).get("message_id"):  # the same message, read again
+                    parse["message_id"] = tracker.latest_message["message_id"]
                 return [UserUtteranceReverted(), ActionExecuted("action_listen"),
                         UserUttered(text, parse_data=parse, input_channel=tracker.get_latest_input_channel())]
         if intent == "human":
-            dispatcher.utter_message(response="utter_dc_human")
+            email = tracker.get_slot(naming.field_slot("person.email"))
+            await self.services.run_blocking(
+                self.services.activity.person_requested, tracker.sender_id, _turn(tracker),
+                tracker.get_slot(naming.Slot.DIALOGUE) or "", tracker.get_slot(runtime.PAGE_METADATA["url"]),
+                tracker.get_slot(naming.Slot.LEAD_ID), email, transcript(tracker.events))
+            dispatcher.utter_message(response="utter_dc_human_email" if email else "utter_dc_human", email=email)
         elif current:
             dispatcher.utter_message(response="utter_dc_choose_option")
         else:

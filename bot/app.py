@@ -26,13 +26,16 @@ from bot.marketo import leads, writeback
 from bot.marketo.client import MarketoClient
 from bot.marketo.fields import load_field_map
 from bot.routing.agents import RoutingFile
+from bot.services.activity import ChatActivity
 from bot.services.conversation import Conversations
 from bot.services.identify import Identifier
 from bot.services.meeting_chat import MeetingChat
 from bot.services.widget import AppearanceFile
+from bot.store.analytics import Analytics
 from bot.store.database import Database
 from bot.store.meetings import Meetings
 from bot.store.outbox import Outbox
+from bot.store.requests import PersonRequests
 from bot.store.visitors import VisitorStore
 
 T = TypeVar("T")
@@ -61,6 +64,14 @@ class Services:
     @functools.cached_property
     def outbox(self) -> Outbox:
         return Outbox(self.database)
+
+    @functools.cached_property
+    def analytics(self) -> Analytics:
+        return Analytics(self.database)
+
+    @functools.cached_property
+    def person_requests(self) -> PersonRequests:
+        return PersonRequests(self.database)
 
     # --- configuration files ----------------------------------------------------
     @functools.cached_property
@@ -112,8 +123,12 @@ class Services:
         return Identifier(self.visitors, self.marketo, self.field_map)
 
     @functools.cached_property
+    def activity(self) -> ChatActivity:
+        return ChatActivity(self.database, self.writeback, self.person_requests, self.clock)
+
+    @functools.cached_property
     def conversations(self) -> Conversations:
-        return Conversations(self.identifier, self.writeback, self.routing, self.field_map)
+        return Conversations(self.identifier, self.writeback, self.activity, self.routing, self.field_map)
 
     @functools.cached_property
     def meeting_chat(self) -> MeetingChat:

@@ -12,7 +12,7 @@ import functools
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple
 
 from bot.config import Settings, from_environment
 from bot.core.meetings import MeetingStatus
@@ -223,6 +223,46 @@ def cmd_outbox_flush(args: argparse.Namespace, ctx: Context) -> int:
             break
     print(f"sent {total.sent}, to retry later {total.retried}, refused by Marketo {total.refused}")
     return 0 if not total.retried else 2
+
+
+def _date_range(args: argparse.Namespace) -> Tuple[str, str]:
+    """--from/--to as ISO dates (default: the last 30 days, UTC); SystemExit with a message when not dates."""
+    import datetime
+
+    today = datetime.datetime.now(datetime.timezone.utc).date()
+    try:
+        end = datetime.date.fromisoformat(args.to) if args.to else today
+        start = datetime.date.fromisoformat(args.since) if args.since else end - datetime.timedelta(days=29)
+    except ValueError:
+        raise SystemExit("dynchat: --from and --to are dates like 2026-11-30") from None
+    if start > end:
+        raise SystemExit("dynchat: --from is after --to")
+    return start.isoformat(), end.isoformat()
+
+
+def cmd_analytics(args: argparse.Namespace, ctx: Context) -> int:
+    import csv
+
+    from bot.core.analytics import KINDS, LABELS, csv_rows
+
+    start, end = _date_range(args)
+    result = ctx.services.analytics.report(start, end, args.dialogue)
+    if args.csv:
+        csv.writer(sys.stdout).writerows(csv_rows(result))
+        return 0
+
+    def percent(rate: Optional[float]) -> str:
+        return "-" if rate is None else f"{rate:.1%}"
+
+    print(f"{start} to {end} (UTC){' for ' + args.dialogue if args.dialogue else ''}")
+    width = max(len(label) for label in LABELS.values())
+    for kind in KINDS:
+        print(f"  {LABELS[kind]:<{width}}  {result.total.counts[kind]}")
+    print(f"  {'Engagement rate':<{width}}  {percent(result.total.engagement_rate)}")
+    print(f"  {'Conversion rate':<{width}}  {percent(result.total.conversion_rate)}")
+    for name, counts in sorted(result.dialogues.items()):
+        print(f"  {name or '(no dialogue)'}: " + ", ".join(f"{kind} {counts.counts[kind]}" for kind in KINDS))
+    return 0
 
 
 def cmd_sync(args: argparse.Namespace, ctx: Context) -> int:
@@ -500,6 +540,12 @@ def parser() -> argparse.ArgumentParser:
     feed.add_argument("agent")
     feed.add_argument("--url", action="store_true", help="print the feed's URL to subscribe to instead")
     feed.set_defaults(run=cmd_calendar_feed)
+    analytics = commands.add_parser("analytics", help="triggered, engaged, acquired, goals and meetings, with rates")
+    analytics.add_argument("--from", dest="since", help="first day (YYYY-MM-DD, UTC; default: 30 days before --to)")
+    analytics.add_argument("--to", help="last day (default: today)")
+    analytics.add_argument("--dialogue", help="one dialogue's counts")
+    analytics.add_argument("--csv", action="store_true", help="per day, per dialogue and total, as CSV")
+    analytics.set_defaults(run=cmd_analytics)
     db = commands.add_parser("db", help="the database schema").add_subparsers(dest="what", required=True)
     db.add_parser("upgrade", help="apply the schema migrations (dynchat run does it too)").set_defaults(run=cmd_db)
     db.add_parser("status", help="the schema's revision; exit 1 when migrations are pending").set_defaults(run=cmd_db)

@@ -42,6 +42,7 @@ class Meeting:
     join_url: Optional[str] = None
     lead_id: Optional[int] = None
     conversation: Optional[str] = None
+    dialogue: Optional[str] = None
 
     @property
     def active(self) -> bool:
@@ -57,3 +58,4 @@ class BookingRequest:
     routing: RoutingSpec = "round_robin"
     lead_id: Optional[int] = None
     conversation: Optional[str] = None
+    dialogue: Optional[str] = None       # the dialogue whose meeting card asked (counted for its dashboard)

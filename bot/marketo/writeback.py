@@ -12,10 +12,13 @@ import datetime
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from bot.marketo.client import DailyQuotaExhausted, MarketoClient, MarketoError
 from bot.store.outbox import Message, Outbox
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
 
 logger = logging.getLogger(__name__)
 
@@ -25,8 +28,10 @@ ACTIVITIES = {
     "goal": "Reached Goal",
     "captured": "Captured Information",
     "meeting": "Scheduled Meeting",
+    "human": "Requested a Person",
 }
-DEFAULT_TYPE_IDS = {"triggered": 100001, "engaged": 100002, "goal": 100003, "captured": 100004, "meeting": 100005}
+DEFAULT_TYPE_IDS = {"triggered": 100001, "engaged": 100002, "goal": 100003, "captured": 100004, "meeting": 100005,
+                    "human": 100006}
 PERMANENT_RECORD_CODES = {"1003", "1004", "1006", "1007", "1012"}
 
 
@@ -44,10 +49,12 @@ def _now_iso() -> str:
     return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def record_activity(box: Outbox, kind: str, lead_id: int, primary: str, attributes: Mapping[str, Any]) -> None:
+def record_activity(box: Outbox, kind: str, lead_id: int, primary: str, attributes: Mapping[str, Any],
+                    connection: Optional[Connection] = None) -> None:
     box.add("activity", {"kind": kind, "leadId": int(lead_id), "activityDate": _now_iso(),
                          "primaryAttributeValue": str(primary),
-                         "attributes": [{"name": k, "value": str(v)} for k, v in sorted(attributes.items())]})
+                         "attributes": [{"name": k, "value": str(v)} for k, v in sorted(attributes.items())]},
+            connection=connection)
 
 
 def record_association(box: Outbox, lead_id: int, cookie: str) -> None:
@@ -180,12 +187,17 @@ class WriteBack:
                 self._sender = Sender(self.box, self.client, self.type_ids).start()
         return self.box
 
-    def _nudge(self) -> None:
+    def nudge(self) -> None:
+        """Send soon (after the caller's transaction with new rows has committed)."""
         if self._sender is not None:
             self._sender.nudge()
 
-    def chat_events(self, events: Sequence[Tuple[str, Mapping[str, Any]]], lead_id: Optional[int]) -> None:
-        """Activities for what a known visitor did; nothing for anonymous ones."""
+    def chat_events(self, events: Sequence[Tuple[str, Mapping[str, Any]]], lead_id: Optional[int],
+                    connection: Optional[Connection] = None) -> None:
+        """Activities for what a known visitor did; nothing for anonymous ones.
+
+        With `connection`, the rows join the caller's transaction and the caller nudges after it commits.
+        """
         if lead_id is None or not events:
             return
         box = self._outbox()
@@ -194,19 +206,21 @@ class WriteBack:
         for event, details in events:
             if event in ACTIVITIES:
                 primary = details.get("dialogue", "")
-                record_activity(box, event, lead_id, primary, {k: v for k, v in details.items() if k != "dialogue"})
-        self._nudge()
+                record_activity(box, event, lead_id, primary, {k: v for k, v in details.items() if k != "dialogue"},
+                                connection)
+        if connection is None:
+            self.nudge()
 
     def visitor_identified(self, lead_id: int, cookie: Optional[str]) -> None:
         """Tie the visitor's cookie to the lead in Marketo too."""
         box = self._outbox()
         if box is not None and cookie:
             record_association(box, lead_id, cookie)
-            self._nudge()
+            self.nudge()
 
     def new_lead(self, fields: Mapping[str, Any], cookie: Optional[str]) -> None:
         """An unknown email was typed: create the lead in Marketo with what was captured."""
         box = self._outbox()
         if box is not None and fields.get("email"):
             record_lead(box, fields, cookie)
-            self._nudge()
+            self.nudge()

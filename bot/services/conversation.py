@@ -17,6 +17,7 @@ from bot.dialogues.flow import Entry
 from bot.marketo import leads
 from bot.marketo.writeback import WriteBack
 from bot.routing.agents import RoutingFile
+from bot.services.activity import ChatActivity
 from bot.services.identify import Identifier, known_slots
 
 logger = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ class Turn:
     slots: Mapping[str, Any]
     visit: Mapping[str, Any]                      # the widget's metadata for this visit
     declared_slots: Collection[str] = field(default_factory=tuple)
+    message: str = ""                             # the visitor's message this step answers (a retry: the same)
 
     @property
     def cookie(self) -> Optional[str]:
@@ -39,9 +41,10 @@ class Turn:
 
 
 class Conversations:
-    def __init__(self, identifier: Identifier, writeback: WriteBack, routing: RoutingFile,
+    def __init__(self, identifier: Identifier, writeback: WriteBack, activity: ChatActivity, routing: RoutingFile,
                  field_map: Mapping[str, str]) -> None:
-        self.identifier, self.writeback, self.routing, self.field_map = identifier, writeback, routing, field_map
+        self.identifier, self.writeback, self.activity = identifier, writeback, activity
+        self.routing, self.field_map = routing, field_map
 
     def step(self, entry: Entry, dialogues: Mapping[str, Dialogue], turn: Turn) -> runtime.Decision:
         """Decide the step, identify the visitor where it matters, and write back what happened."""
@@ -58,7 +61,7 @@ class Conversations:
                 if known:
                     decision.events.insert(0, ("triggered", {"dialogue": turn.slots.get(naming.Slot.DIALOGUE) or ""}))
         lead_id = decision.slots.get(naming.Slot.LEAD_ID, turn.slots.get(naming.Slot.LEAD_ID))
-        self.writeback.chat_events(decision.events, lead_id)
+        self.activity.record(decision.events, turn.sender, turn.message, lead_id)
         if lead_id is not None and entry.kind == "captured":
             self._update_lead(turn, decision)
         for line in decision.log:

@@ -140,7 +140,7 @@ class MeetingChat:
             return reply
         request = BookingRequest(int(chosen), card.meeting.duration_seconds // 60, email,
                                  facts_from_slots({**slots, naming.field_slot("person.email"): email}),
-                                 card.meeting.routing, slots.get(naming.Slot.LEAD_ID), conversation)
+                                 card.meeting.routing, slots.get(naming.Slot.LEAD_ID), conversation, dialogue.id)
         result, created = service.book(store, routing, self.calendars, request, now=now)
         logger.info("%s: meeting %s: %s", conversation, "booked" if result.meeting else "not booked", result.choice.reason)
         if result.meeting is None:

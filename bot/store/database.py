@@ -11,8 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy import Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
 
 from bot.store import migrations
 
@@ -23,6 +24,11 @@ def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")    # durable at checkpoints, safe with WAL
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+def insert_for(connection: Connection, table: Table) -> Any:
+    """An INSERT with ON CONFLICT clauses (`on_conflict_do_nothing`/`_do_update`) for the connection's database."""
+    return postgresql.insert(table) if connection.dialect.name == "postgresql" else sqlite.insert(table)
 
 
 class Database:

@@ -21,9 +21,11 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from bot.core.agents import Agent, Rule
+from bot.core.analytics import event_for
 from bot.core.meetings import ACTIVE, BookingRequest, Interval, Meeting, MeetingStatus
 from bot.routing.availability import is_free, local_date
 from bot.routing.router import Choice, PoolState, choose, credit_back
+from bot.store import analytics
 from bot.store.database import Database
 from bot.store.schema import meeting_history, meetings, routing_state
 
@@ -40,7 +42,7 @@ def _meeting(row: Any, now: Optional[float] = None) -> Meeting:
     """A stored meeting; with `now`, an active one that has ended reads as past."""
     status = MeetingStatus.PAST.value if now is not None and row.status in ACTIVE and row.end_at <= now else row.status
     return Meeting(row.id, row.agent_email, row.lead_email, row.start_at, row.end_at, status, row.calendar,
-                   row.reason, row.pool, row.event_id, row.join_url, row.lead_id, row.conversation)
+                   row.reason, row.pool, row.event_id, row.join_url, row.lead_id, row.conversation, row.dialogue)
 
 
 class Meetings:
@@ -163,14 +165,15 @@ class Meetings:
                 return BookingResult(None, choice)
             agent = choice.agent
             meeting = Meeting(str(uuid.uuid4()), agent.email, request.lead_email, start, end, BOOKED, agent.calendar,
-                              choice.reason, choice.pool, lead_id=request.lead_id, conversation=request.conversation)
+                              choice.reason, choice.pool, lead_id=request.lead_id, conversation=request.conversation,
+                              dialogue=request.dialogue)
             try:
                 with connection.begin_nested():
                     connection.execute(insert(meetings).values(
                         id=meeting.id, agent_email=meeting.agent_email, lead_email=meeting.lead_email,
                         lead_id=meeting.lead_id, start_at=start, end_at=end, status=BOOKED,
                         calendar=meeting.calendar, reason=meeting.reason, pool=meeting.pool,
-                        conversation=meeting.conversation, created_at=now, updated_at=now))
+                        conversation=meeting.conversation, dialogue=meeting.dialogue, created_at=now, updated_at=now))
             except IntegrityError:
                 # only possible if the lock were bypassed; refuse rather than double-book
                 return BookingResult(None, Choice(None, f"{agent.email} was booked at that time meanwhile"))
@@ -178,6 +181,10 @@ class Meetings:
                                                               note=choice.reason))
             if choice.pool and choice.state is not None:
                 self._save_state(connection, choice.pool, choice.state)
+            if request.conversation:  # booked in the chat: counted on its dialogue's dashboard with the booking
+                counted = event_for("meeting", {"dialogue": request.dialogue, "meeting": meeting.id},
+                                    request.conversation, "", now, request.lead_id)
+                analytics.record(connection, [counted] if counted else [])
         return BookingResult(meeting, choice)
 
     def reschedule(self, meeting_id: str, agent: Agent, start: int, now: Optional[float] = None,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.engine import Connection
 
 from bot.store.database import Database
 from bot.store.schema import outbox
@@ -49,12 +50,18 @@ class Outbox:
     def __init__(self, database: Database) -> None:
         self.engine = database.engine
 
-    def add(self, kind: str, payload: Mapping[str, Any], now: Optional[float] = None) -> None:
+    def add(self, kind: str, payload: Mapping[str, Any], now: Optional[float] = None,
+            connection: Optional[Connection] = None) -> None:
+        """Queue a message; inside the caller's transaction when `connection` is given."""
         now = time.time() if now is None else now
-        with self.engine.begin() as connection:
-            connection.execute(insert(outbox).values(
-                kind=kind, payload=json.dumps(payload, ensure_ascii=False, sort_keys=True), created_at=now,
-                attempts=0, next_attempt_at=now, failed=False))
+        statement = insert(outbox).values(
+            kind=kind, payload=json.dumps(payload, ensure_ascii=False, sort_keys=True), created_at=now,
+            attempts=0, next_attempt_at=now, failed=False)
+        if connection is not None:
+            connection.execute(statement)
+            return
+        with self.engine.begin() as own:
+            own.execute(statement)
 
     def claim(self, limit: int, now: Optional[float] = None, kinds: Sequence[str] = ()) -> List[Message]:
         """Lease up to `limit` due messages, oldest first."""

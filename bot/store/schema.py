@@ -65,6 +65,7 @@ meetings = Table(
     Column("conversation", Text, nullable=True),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
+    Column("dialogue", Text, nullable=True),            # the dialogue whose meeting card booked it
 )
 # one active meeting per agent and start time, whatever process books it
 Index("ux_dc_meetings_agent_start", meetings.c.agent_email, meetings.c.start_at, unique=True,
@@ -87,3 +88,44 @@ routing_state = Table(
     Column("pool", Text, primary_key=True),             # "all" or "team:<name>"
     Column("value", Text, nullable=False),              # JSON PoolState
 )
+
+chat_events = Table(
+    "dc_chat_events", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("key", Text, nullable=False, unique=True),   # a retried step writes the same key: counted once
+    Column("kind", Text, nullable=False),               # triggered | engaged | completed | acquired | goal | meeting | human
+    Column("dialogue", Text, nullable=False),
+    Column("detail", Text, nullable=False),             # the goal's name, the meeting's id
+    Column("day", Text, nullable=False),                # UTC date, YYYY-MM-DD
+    Column("at", Float, nullable=False),
+    Column("conversation", Text, nullable=True),
+    Column("lead_id", BigInteger, nullable=True),
+)
+Index("ix_dc_chat_events_day", chat_events.c.day)
+
+# the dashboards read these: one row per day, dialogue, kind and detail, kept with the events
+analytics_daily = Table(
+    "dc_analytics_daily", metadata,
+    Column("day", Text, primary_key=True),
+    Column("dialogue", Text, primary_key=True),
+    Column("kind", Text, primary_key=True),
+    Column("detail", Text, primary_key=True),
+    Column("count", BigInteger, nullable=False),
+)
+
+human_requests = Table(
+    "dc_human_requests", metadata,
+    Column("id", Text, primary_key=True),
+    Column("key", Text, nullable=False, unique=True),   # one request per visitor message
+    Column("at", Float, nullable=False),
+    Column("conversation", Text, nullable=False),
+    Column("dialogue", Text, nullable=False),
+    Column("page", Text, nullable=True),
+    Column("lead_id", BigInteger, nullable=True),
+    Column("email", Text, nullable=True),
+    Column("transcript", Text, nullable=False),         # JSON: [{"from": "visitor"|"bot", "text", "at"}]
+    Column("status", Text, nullable=False),             # open | done
+    Column("handled_by", Text, nullable=True),
+    Column("handled_at", Float, nullable=True),
+)
+Index("ix_dc_human_requests_open", human_requests.c.status, human_requests.c.at)

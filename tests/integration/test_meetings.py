@@ -107,6 +107,13 @@ def test_ics_invitation_and_feed(tmp_path) -> None:
     assert "METHOD:CANCEL" in local.invitation(cancelled, AGENTS[0], now=time.time())
 
 
+def _next_tuesday_1400_utc() -> str:
+    """A Tuesday at least three days ahead, 14:00 UTC: 15:00-16:00 in Stockholm and Paris, 09:00-10:00 in New York."""
+    day = datetime.datetime.now(datetime.timezone.utc).date() + datetime.timedelta(days=3)
+    day += datetime.timedelta(days=(1 - day.weekday()) % 7)
+    return f"{day.isoformat()}T14:00:00+00:00"
+
+
 def test_cli_book_cancel_list_and_routing(tmp_path) -> None:
     env = {"PYTHONPATH": str(ROOT), "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "PATH": "/usr/bin:/bin"}
 
@@ -115,7 +122,7 @@ def test_cli_book_cancel_list_and_routing(tmp_path) -> None:
 
     listed = run("agents", "list")
     assert listed.returncode == 0 and "astrid@example.com" in listed.stdout
-    when = "2026-12-01T15:00:00+01:00"  # a Tuesday: 15:00 in Stockholm and Paris, 09:00 in New York
+    when = _next_tuesday_1400_utc()  # all three agents work then, in summer and in winter
     picked = [run("meetings", "book", "--email", f"v{n}@x.test", "--start", when) for n in range(4)]
     assert [p.stdout.split()[0] for p in picked[:3]] == ["astrid@example.com", "ben@example.com", "chloe@example.com"]
     assert picked[3].returncode == 1 and "no agent is free" in picked[3].stderr
@@ -130,5 +137,5 @@ def test_cli_book_cancel_list_and_routing(tmp_path) -> None:
     assert reassigned.returncode == 0 and reassigned.stdout.startswith("ben@example.com ")
     taken = run("meetings", "reassign", picked[2].stdout.split()[1], "--agent", "ben@example.com")
     assert taken.returncode == 1 and "not reassigned" in taken.stderr
-    bad = run("meetings", "book", "--email", "x@x.test", "--start", "2026-12-01T15:00:00")
+    bad = run("meetings", "book", "--email", "x@x.test", "--start", when[:19])
     assert bad.returncode == 1 and "has no time zone" in bad.stderr and "Traceback" not in bad.stderr

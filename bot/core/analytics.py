@@ -1,0 +1,149 @@
+"""What the dashboards count, and the rates Dynamic Chat derives from the counts.
+
+A conversation's steps say what happened as ("triggered" | "engaged" |
+"captured" | "goal" | "completed" | "meeting", details) pairs; each becomes
+at most one `ChatEvent` with a key that is the same however often the step
+is retried, so a store that refuses a second row with a key counts nothing
+twice.
+"""
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+# the dashboards' measures, in the order they show them
+KINDS = ("triggered", "engaged", "completed", "acquired", "goal", "meeting", "human")
+LABELS = {"triggered": "Triggered", "engaged": "Engaged", "completed": "Completed", "acquired": "People acquired",
+          "goal": "Goals reached", "meeting": "Meetings booked", "human": "Asked for a person"}
+ACQUIRED_FIELD = "person.email"  # "people acquired": an email captured
+
+
+@dataclass(frozen=True)
+class ChatEvent:
+    kind: str                 # one of KINDS
+    dialogue: str             # "" when no dialogue was showing
+    key: str                  # the same for a retried step: stored once
+    at: float                 # epoch seconds
+    conversation: str = ""
+    detail: str = ""          # the goal's name; the meeting's id
+    lead_id: Optional[int] = None
+
+    @property
+    def day(self) -> str:
+        return utc_day(self.at)
+
+
+def utc_day(at: float) -> str:
+    return datetime.datetime.fromtimestamp(at, datetime.timezone.utc).strftime("%Y-%m-%d")
+
+
+def event_for(kind: str, details: Mapping[str, Any], conversation: str, turn: str, at: float,
+              lead_id: Optional[int] = None) -> Optional[ChatEvent]:
+    """The countable event for one thing that happened in a step (None: the dashboards do not count it);
+    `turn` names the visitor's message the step answers."""
+    dialogue = str(details.get("dialogue") or "")
+    if kind == "captured":
+        if details.get("field") != ACQUIRED_FIELD:
+            return None
+        kind, detail = "acquired", ""
+    elif kind == "goal":
+        detail = str(details.get("goal") or "")
+    elif kind == "meeting":
+        detail = str(details.get("meeting") or "")
+    elif kind in KINDS:
+        detail = ""
+    else:
+        return None
+    key = f"meeting|{detail}" if kind == "meeting" else f"{conversation}|{turn}|{kind}|{dialogue}|{detail}"
+    return ChatEvent(kind, dialogue, key, at, conversation, detail, lead_id)
+
+
+def chat_events(happened: Iterable[Tuple[str, Mapping[str, Any]]], conversation: str, turn: str, at: float,
+                lead_id: Optional[int] = None) -> List[ChatEvent]:
+    """The countable events of one step."""
+    events = (event_for(kind, details, conversation, turn, at, lead_id) for kind, details in happened)
+    return [event for event in events if event is not None]
+
+
+@dataclass
+class Counts:
+    """One row of a dashboard: the counts and the two rates."""
+
+    counts: Dict[str, int] = field(default_factory=lambda: {kind: 0 for kind in KINDS})
+
+    def add(self, kind: str, number: int) -> None:
+        self.counts[kind] = self.counts.get(kind, 0) + number
+
+    @property
+    def engagement_rate(self) -> Optional[float]:
+        """Engaged / triggered, as Dynamic Chat's dashboards show it (None with nothing triggered)."""
+        return _rate(self.counts["engaged"], self.counts["triggered"])
+
+    @property
+    def conversion_rate(self) -> Optional[float]:
+        """People acquired / engaged."""
+        return _rate(self.counts["acquired"], self.counts["engaged"])
+
+    def as_json(self) -> Dict[str, Any]:
+        return {**self.counts, "engagement_rate": self.engagement_rate, "conversion_rate": self.conversion_rate}
+
+
+def _rate(part: int, whole: int) -> Optional[float]:
+    return round(part / whole, 4) if whole else None
+
+
+@dataclass
+class Report:
+    """Counts over a date range: overall, per dialogue, per day, and per goal."""
+
+    start: str
+    end: str
+    total: Counts = field(default_factory=Counts)
+    dialogues: Dict[str, Counts] = field(default_factory=dict)
+    days: Dict[str, Counts] = field(default_factory=dict)
+    goals: Dict[str, int] = field(default_factory=dict)
+
+    def as_json(self) -> Dict[str, Any]:
+        return {"start": self.start, "end": self.end, "total": self.total.as_json(),
+                "dialogues": {name: counts.as_json() for name, counts in sorted(self.dialogues.items())},
+                "days": [{"day": day, **counts.as_json()} for day, counts in sorted(self.days.items())],
+                "goals": dict(sorted(self.goals.items()))}
+
+
+def report(rows: Sequence[Tuple[str, str, str, str, int]], start: str, end: str,
+           days: Optional[Sequence[str]] = None) -> Report:
+    """A report from (day, dialogue, kind, detail, count) rows; every day of the range has a row (zeros too)."""
+    result = Report(start, end)
+    for day in days or day_range(start, end):
+        result.days[day] = Counts()
+    for day, dialogue, kind, detail, number in rows:
+        result.total.add(kind, number)
+        result.dialogues.setdefault(dialogue, Counts()).add(kind, number)
+        result.days.setdefault(day, Counts()).add(kind, number)
+        if kind == "goal":
+            name = f"{dialogue}.{detail}" if dialogue else detail
+            result.goals[name] = result.goals.get(name, 0) + number
+    return result
+
+
+def day_range(start: str, end: str, limit: int = 3700) -> List[str]:
+    """Every day from `start` to `end` inclusive (ISO dates); at most `limit` days."""
+    first, last = datetime.date.fromisoformat(start), datetime.date.fromisoformat(end)
+    days: List[str] = []
+    while first <= last and len(days) < limit:
+        days.append(first.isoformat())
+        first += datetime.timedelta(days=1)
+    return days
+
+
+def csv_rows(result: Report) -> List[List[Any]]:
+    """The report as a table: a header, then a row per day, per dialogue and the total."""
+    def row(scope: str, name: str, counts: Counts) -> List[Any]:
+        rates = [counts.engagement_rate, counts.conversion_rate]
+        return [scope, name] + [counts.counts.get(kind, 0) for kind in KINDS] + ["" if r is None else r for r in rates]
+
+    header = ["scope", "name"] + list(KINDS) + ["engagement_rate", "conversion_rate"]
+    return ([header] + [row("day", day, counts) for day, counts in sorted(result.days.items())]
+            + [row("dialogue", name or "(none)", counts) for name, counts in sorted(result.dialogues.items())]
+            + [row("total", f"{result.start}..{result.end}", result.total)])
