@@ -68,11 +68,11 @@ def first_message(loads: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
         env = e2e_support.environment(tmp, FIXTURES / "widget" / "dialogues")
-        demo_port = e2e_support.free_port()
+        web_port = e2e_support.free_port()
         settings = tmp / "widget.yml"  # no typing delay: the delay a site sets is on purpose, not latency
         settings.write_text((ROOT / "data" / "widget.yml").read_text(encoding="utf-8").replace(
             "response_delay_ms: 600", "response_delay_ms: 0"), encoding="utf-8")
-        env.update({"DYNCHAT_DEMO_PORT": str(demo_port), "DYNCHAT_DEMO_SITE": str(write_site(tmp / "site")),
+        env.update({"DYNCHAT_WEB_PORT": str(web_port), "DYNCHAT_DEMO_SITE": str(write_site(tmp / "site")),
                     "DYNCHAT_WIDGET": str(settings)})
         e2e_support.train(env)
         bot = e2e_support.start(env)
@@ -83,7 +83,7 @@ def first_message(loads: int) -> None:
                 for round_ in range(loads + 1):
                     context = browser.new_context()
                     page = context.new_page()
-                    page.goto(f"http://127.0.0.1:{demo_port}/full", wait_until="commit")
+                    page.goto(f"http://127.0.0.1:{web_port}/full", wait_until="commit")
                     elapsed = page.evaluate(FIRST_MESSAGE)
                     context.close()
                     started = time.perf_counter()

@@ -26,16 +26,21 @@ from bot.marketo import leads, writeback
 from bot.marketo.client import MarketoClient
 from bot.marketo.fields import load_field_map
 from bot.routing.agents import RoutingFile
+from bot.services.accounts import Accounts
 from bot.services.activity import ChatActivity
 from bot.services.conversation import Conversations
+from bot.services.dialogue_admin import DialogueAdmin
 from bot.services.identify import Identifier
 from bot.services.meeting_chat import MeetingChat
 from bot.services.widget import AppearanceFile
 from bot.store.analytics import Analytics
+from bot.store.conversations import ConversationLog
 from bot.store.database import Database
 from bot.store.meetings import Meetings
 from bot.store.outbox import Outbox
 from bot.store.requests import PersonRequests
+from bot.store.switches import Switches
+from bot.store.users import UserStore
 from bot.store.visitors import VisitorStore
 
 T = TypeVar("T")
@@ -72,6 +77,26 @@ class Services:
     @functools.cached_property
     def person_requests(self) -> PersonRequests:
         return PersonRequests(self.database)
+
+    @functools.cached_property
+    def switches(self) -> Switches:
+        return Switches(self.database)
+
+    @functools.cached_property
+    def users(self) -> UserStore:
+        return UserStore(self.database)
+
+    @functools.cached_property
+    def accounts(self) -> Accounts:
+        return Accounts(self.users, self.clock)
+
+    @functools.cached_property
+    def conversation_log(self) -> ConversationLog:
+        return ConversationLog(self.database)
+
+    @functools.cached_property
+    def dialogue_admin(self) -> DialogueAdmin:
+        return DialogueAdmin(self.settings.dialogues, self.settings.project, self.catalog, self.switches)
 
     # --- configuration files ----------------------------------------------------
     @functools.cached_property
@@ -128,7 +153,7 @@ class Services:
 
     @functools.cached_property
     def conversations(self) -> Conversations:
-        return Conversations(self.identifier, self.writeback, self.activity, self.routing, self.field_map)
+        return Conversations(self.identifier, self.writeback, self.activity, self.switches, self.routing, self.field_map)
 
     @functools.cached_property
     def meeting_chat(self) -> MeetingChat:

@@ -12,7 +12,7 @@ import functools
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Callable, List, Optional, Sequence, Tuple
 
 from bot.config import Settings, from_environment
 from bot.core.meetings import MeetingStatus
@@ -20,7 +20,7 @@ from bot.files import log_tail
 
 if TYPE_CHECKING:
     from bot.app import Services
-    from bot.core.agents import Agent, Routing
+    from bot.core.agents import Routing
 
 
 class Context:
@@ -265,6 +265,38 @@ def cmd_analytics(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
+def _new_password(args: argparse.Namespace) -> str:
+    import getpass
+
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("password (at least 10 characters): ")
+    if getpass.getpass("again: ") != first:
+        raise SystemExit("dynchat: the two passwords differ")
+    return first
+
+
+def cmd_users(args: argparse.Namespace, ctx: Context) -> int:
+    from bot.services.accounts import AccountError
+
+    accounts = ctx.services.accounts
+    if args.what == "list":
+        for user in ctx.services.users.list():
+            print(f"{user.email:<32} {user.role:<9} {'active' if user.active else 'disabled'}  {user.name}")
+        return 0
+    try:
+        if args.what == "add":
+            user = accounts.add_user(args.email, _new_password(args), args.role, args.name or "")
+            print(f"added {user.email} ({user.role})")
+        else:
+            accounts.set_password(args.email, _new_password(args))
+            print(f"changed the password of {args.email.lower()}; their sessions are logged out")
+    except AccountError as exc:
+        print(f"dynchat: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_sync(args: argparse.Namespace, ctx: Context) -> int:
     import datetime
 
@@ -402,28 +434,16 @@ def cmd_meetings_list(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_routing_show(args: argparse.Namespace, ctx: Context) -> int:
-    from bot.routing.router import PoolState, pool_label, weighted_order
+    from bot.services.meetings import routing_view
 
-    routing_config = _routing(ctx.settings)
-    agents, rules = routing_config.agents, routing_config.rules
-    store = ctx.services.meetings
-    states, counts = store.states(), store.counts()
-    pools: Dict[str, Sequence[Agent]] = {"all": agents}
-    for team in sorted({t for a in agents for t in a.teams}):
-        pools[f"team:{team}"] = [a for a in agents if team in a.teams]
-    for key, members in pools.items():
-        state = states.get(key, PoolState())
-        order = weighted_order([a for a in members if a.active])
-        if not order:
-            continue
-        position = state.position if 0 <= state.position < len(order) else -1
-        upcoming = order[(position + 1) % len(order)]
-        credits = ", ".join(f"{email} x{n}" for email, n in sorted(state.credits.items())) or "-"
-        print(f"{pool_label(key)}: order {' -> '.join(a.email for a in order)}; last {state.last_agent or '-'}; "
-              f"next {upcoming.email} (if free); credits {credits}")
-    for agent in agents:
-        print(f"  {agent.email:<28} meetings so far: {counts.get(agent.email, 0)}")
-    print(f"rules: {len(rules)}")
+    view = routing_view(_routing(ctx.settings), ctx.services.meetings)
+    for pool in view["pools"]:
+        credits = ", ".join(f"{email} x{n}" for email, n in pool["credits"].items()) or "-"
+        print(f"{pool['label']}: order {' -> '.join(pool['order'])}; last {pool['last'] or '-'}; "
+              f"next {pool['next']} (if free); credits {credits}")
+    for agent in view["agents"]:
+        print(f"  {agent['email']:<28} meetings so far: {agent['meetings']}")
+    print(f"rules: {view['rules']}")
     return 0
 
 
@@ -540,6 +560,19 @@ def parser() -> argparse.ArgumentParser:
     feed.add_argument("agent")
     feed.add_argument("--url", action="store_true", help="print the feed's URL to subscribe to instead")
     feed.set_defaults(run=cmd_calendar_feed)
+    users = commands.add_parser("users", help="the console's users").add_subparsers(dest="what", required=True)
+    users.add_parser("list", help="users and their roles").set_defaults(run=cmd_users)
+    add_user = users.add_parser("add", help="add a user (asks for the password)")
+    add_user.add_argument("email")
+    add_user.add_argument("--role", choices=["admin", "designer", "viewer"], default="viewer",
+                          help="admin: everything; designer: dialogues and configuration; viewer: read only")
+    add_user.add_argument("--name")
+    add_user.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    add_user.set_defaults(run=cmd_users)
+    password = users.add_parser("password", help="set a user's password (logs out their sessions)")
+    password.add_argument("email")
+    password.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    password.set_defaults(run=cmd_users)
     analytics = commands.add_parser("analytics", help="triggered, engaged, acquired, goals and meetings, with rates")
     analytics.add_argument("--from", dest="since", help="first day (YYYY-MM-DD, UTC; default: 30 days before --to)")
     analytics.add_argument("--to", help="last day (default: today)")

@@ -35,8 +35,9 @@ class Settings:
     action_threads: int         # threads for the actions' blocking work (database, Marketo, calendars)
     widget: Path                # the widget's appearance (data/widget.yml)
     widget_bundle: Path         # widget.js as `make` builds it from widget/src
-    demo_port: int              # the demo site with the widget (0: not started)
-    demo_site: Path             # its pages
+    web_port: int               # the console, its API and the demo site (0: not started)
+    demo_site: Path             # the demo site's pages (a missing folder: no demo site)
+    secure_cookies: bool        # the console's cookie only over HTTPS (on by itself behind TLS)
 
     @property
     def manifest(self) -> Path:
@@ -83,6 +84,7 @@ def from_environment(env: Mapping[str, str]) -> Settings:
         action_threads=max(1, int(env.get("DYNCHAT_ACTION_THREADS", "32"))),
         widget=path("DYNCHAT_WIDGET", "data/widget.yml"),
         widget_bundle=path("DYNCHAT_WIDGET_BUNDLE", "widget/dist/widget.js"),
-        demo_port=int(env.get("DYNCHAT_DEMO_PORT", "8080")),
+        web_port=int(env.get("DYNCHAT_WEB_PORT", "8080")),
         demo_site=path("DYNCHAT_DEMO_SITE", "demo"),
+        secure_cookies=env.get("DYNCHAT_SECURE_COOKIES", "").lower() in ("1", "true", "yes"),
     )

@@ -19,6 +19,7 @@ from bot.marketo.writeback import WriteBack
 from bot.routing.agents import RoutingFile
 from bot.services.activity import ChatActivity
 from bot.services.identify import Identifier, known_slots
+from bot.store.switches import Switches
 
 logger = logging.getLogger(__name__)
 
@@ -41,9 +42,9 @@ class Turn:
 
 
 class Conversations:
-    def __init__(self, identifier: Identifier, writeback: WriteBack, activity: ChatActivity, routing: RoutingFile,
-                 field_map: Mapping[str, str]) -> None:
-        self.identifier, self.writeback, self.activity = identifier, writeback, activity
+    def __init__(self, identifier: Identifier, writeback: WriteBack, activity: ChatActivity, switches: Switches,
+                 routing: RoutingFile, field_map: Mapping[str, str]) -> None:
+        self.identifier, self.writeback, self.activity, self.switches = identifier, writeback, activity, switches
         self.routing, self.field_map = routing, field_map
 
     def step(self, entry: Entry, dialogues: Mapping[str, Dialogue], turn: Turn) -> runtime.Decision:
@@ -71,7 +72,7 @@ class Conversations:
     def _start(self, dialogues: Mapping[str, Dialogue], turn: Turn) -> runtime.Decision:
         prefer = None if turn.latest_intent == naming.START_INTENT else turn.slots.get(naming.Slot.DIALOGUE)
         visitor = self.identifier.identify_visit(turn.visit)
-        decision = runtime.start(dialogues, turn.visit, turn.slots.get(naming.Slot.COMPLETED) or [], prefer,
+        decision = runtime.start(self.switches.offered(dialogues), turn.visit, turn.slots.get(naming.Slot.COMPLETED) or [], prefer,
                                  visitor.attributes if visitor else None)
         if visitor:
             decision.slots.update(known_slots(visitor, turn.declared_slots))

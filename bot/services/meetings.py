@@ -8,13 +8,13 @@ marked failed and its agent gets the rotation credit back.
 from __future__ import annotations
 
 import logging
-from typing import Optional, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 from bot.calendars.base import CalendarError, CreatedEvent
 from bot.calendars.providers import Calendars
-from bot.core.agents import Routing
+from bot.core.agents import Agent, Routing
 from bot.core.meetings import ACTIVE, BookingRequest, Meeting
-from bot.routing.router import Choice
+from bot.routing.router import Choice, PoolState, pool_label, weighted_order
 from bot.store.meetings import BookingResult, Meetings
 
 logger = logging.getLogger(__name__)
@@ -95,3 +95,30 @@ def reassign(store: Meetings, routing: Routing, calendars: Calendars, meeting_id
     if created is not None:
         store.attach_event(moved.id, created.event_id, created.join_url)
     return store.get(meeting_id), choice
+
+
+def routing_view(routing: Routing, store: Meetings, recent: int = 30) -> Dict[str, Any]:
+    """Each rotation (order, last, next, credits), meetings per agent, the rules, and the latest choices
+    with their reasons: what `dynchat routing show` prints and the console's Routing tab shows."""
+    states, counts = store.states(), store.counts()
+    pools: Dict[str, Sequence[Agent]] = {"all": routing.agents}
+    for team in sorted({t for a in routing.agents for t in a.teams}):
+        pools[f"team:{team}"] = [a for a in routing.agents if team in a.teams]
+    shown = []
+    for key, members in pools.items():
+        state = states.get(key, PoolState())
+        order = weighted_order([a for a in members if a.active])
+        if not order:
+            continue
+        position = state.position if 0 <= state.position < len(order) else -1
+        shown.append({"pool": key, "label": pool_label(key), "order": [a.email for a in order],
+                      "last": state.last_agent, "next": order[(position + 1) % len(order)].email,
+                      "credits": dict(sorted(state.credits.items()))})
+    return {
+        "pools": shown,
+        "agents": [{"email": a.email, "name": a.name, "active": a.active, "calendar": a.calendar,
+                    "teams": list(a.teams), "meetings": counts.get(a.email, 0)} for a in routing.agents],
+        "rules": len(routing.rules), "accounts": len(routing.accounts or {}),
+        "recent": [{"at": at, "meeting": meeting_id, "status": status, "reason": note}
+                   for at, meeting_id, status, note in store.recent_history(recent)],
+    }

@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -114,12 +114,10 @@ class Meetings:
             row = connection.execute(select(meetings).where(meetings.c.id == meeting_id)).first()
         return _meeting(row) if row else None
 
-    def list(self, status: Optional[str] = None, agent: Optional[str] = None,
-             now: Optional[float] = None) -> List[Meeting]:
-        """Meetings by start time; an active meeting that has ended reads as `past` (nothing is written)."""
-        now = time.time() if now is None else now
+    @staticmethod
+    def _filtered(query: Any, now: float, status: Optional[str] = None, agent: Optional[str] = None,
+                  dialogue: Optional[str] = None, start: Optional[int] = None, end: Optional[int] = None) -> Any:
         ended = and_(meetings.c.status.in_(ACTIVE + (MeetingStatus.PAST.value,)), meetings.c.end_at <= now)
-        query = select(meetings).order_by(meetings.c.start_at, meetings.c.id)
         if status == MeetingStatus.PAST:
             query = query.where(ended)
         elif status in ACTIVE:
@@ -128,8 +126,39 @@ class Meetings:
             query = query.where(meetings.c.status == status)
         if agent:
             query = query.where(meetings.c.agent_email == agent.lower())
+        if dialogue:
+            query = query.where(meetings.c.dialogue == dialogue)
+        if start is not None:
+            query = query.where(meetings.c.start_at >= start)
+        if end is not None:
+            query = query.where(meetings.c.start_at < end)
+        return query
+
+    def list(self, status: Optional[str] = None, agent: Optional[str] = None,
+             now: Optional[float] = None) -> List[Meeting]:
+        """Meetings by start time; an active meeting that has ended reads as `past` (nothing is written)."""
+        now = time.time() if now is None else now
+        query = self._filtered(select(meetings).order_by(meetings.c.start_at, meetings.c.id), now, status, agent)
         with self.engine.connect() as connection:
             return [_meeting(row, now) for row in connection.execute(query).all()]
+
+    def page(self, status: Optional[str] = None, agent: Optional[str] = None, dialogue: Optional[str] = None,
+             start: Optional[int] = None, end: Optional[int] = None, limit: int = 50, offset: int = 0,
+             newest_first: bool = True, now: Optional[float] = None) -> Tuple[int, List[Meeting]]:
+        """One page of meetings matching the filters, and how many match in all (the console's table)."""
+        now = time.time() if now is None else now
+        order = (meetings.c.start_at.desc(), meetings.c.id.desc()) if newest_first else (meetings.c.start_at, meetings.c.id)
+        rows = self._filtered(select(meetings).order_by(*order).limit(limit).offset(offset),
+                              now, status, agent, dialogue, start, end)
+        total = self._filtered(select(func.count()).select_from(meetings), now, status, agent, dialogue, start, end)
+        with self.engine.connect() as connection:
+            return int(connection.execute(total).scalar_one()), [_meeting(row, now) for row in connection.execute(rows)]
+
+    def recent_history(self, limit: int = 50) -> List[Tuple[float, str, str, str]]:
+        """The latest status changes of all meetings (at, meeting id, status, why): the routing reason log."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(meeting_history).order_by(meeting_history.c.id.desc()).limit(limit)).all()
+        return [(row.at, row.meeting_id, row.status, row.note) for row in rows]
 
     def history(self, meeting_id: str) -> List[Tuple[float, str, str]]:
         with self.engine.connect() as connection:

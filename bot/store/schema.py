@@ -129,3 +129,38 @@ human_requests = Table(
     Column("handled_at", Float, nullable=True),
 )
 Index("ix_dc_human_requests_open", human_requests.c.status, human_requests.c.at)
+
+users = Table(
+    "dc_users", metadata,
+    Column("email", Text, primary_key=True),            # lower-cased
+    Column("name", Text, nullable=False),
+    Column("role", Text, nullable=False),               # admin | designer | viewer
+    Column("password_hash", Text, nullable=False),      # Argon2id, with its parameters and salt
+    Column("created_at", Float, nullable=False),
+    Column("active", Boolean, nullable=False),
+)
+
+sessions = Table(
+    "dc_sessions", metadata,
+    Column("token_hash", Text, primary_key=True),       # SHA-256 of the cookie's token: a leaked table opens nothing
+    Column("email", Text, nullable=False, index=True),
+    Column("csrf", Text, nullable=False),               # sent back in X-CSRF-Token / the form's csrf field
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+)
+
+dialogue_states = Table(
+    "dc_dialogue_states", metadata,
+    Column("dialogue", Text, primary_key=True),
+    Column("paused", Boolean, nullable=False),          # a paused dialogue is not chosen for new visits
+    Column("changed_at", Float, nullable=False),
+    Column("changed_by", Text, nullable=True),
+)
+
+console_settings = Table(
+    "dc_console_settings", metadata,
+    Column("key", Text, primary_key=True),              # "chat_enabled", ...
+    Column("value", Text, nullable=False),              # JSON
+    Column("changed_at", Float, nullable=False),
+    Column("changed_by", Text, nullable=True),
+)

@@ -32,8 +32,8 @@ def page_for(site: Path, path: str) -> Optional[Path]:
     return None
 
 
-def create_app(site: Path, bot_url: str, bundle: Path) -> Sanic:
-    app = Sanic(f"dynchat_demo_{uuid.uuid4().hex[:8]}", configure_logging=False)
+def add_routes(app: Sanic, site: Path, bot_url: str, bundle: Path) -> None:
+    """The demo site's pages, its stylesheet and the widget's script on `app`."""
     bot = html.escape(bot_url.rstrip("/"), quote=True)
 
     @app.get("/widget.js")
@@ -45,10 +45,6 @@ def create_app(site: Path, bot_url: str, bundle: Path) -> Sanic:
     @app.get("/page.css")
     async def css(_request: Request) -> response.HTTPResponse:
         return await response.file(str(site / "page.css"), mime_type="text/css; charset=utf-8")
-
-    @app.get("/_demo/health")
-    async def health(_request: Request) -> response.HTTPResponse:
-        return response.json({"ok": True})
 
     def render(path: str) -> response.HTTPResponse:
         found = page_for(site, path)
@@ -64,6 +60,15 @@ def create_app(site: Path, bot_url: str, bundle: Path) -> Sanic:
     async def home(_request: Request) -> response.HTTPResponse:
         return render("")
 
+
+def create_app(site: Path, bot_url: str, bundle: Path) -> Sanic:
+    app = Sanic(f"dynchat_demo_{uuid.uuid4().hex[:8]}", configure_logging=False)
+
+    @app.get("/_demo/health")
+    async def health(_request: Request) -> response.HTTPResponse:
+        return response.json({"ok": True})
+
+    add_routes(app, site, bot_url, bundle)
     return app
 
 

@@ -16,7 +16,7 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import yaml
 
@@ -42,6 +42,7 @@ class Supervised:
 # The Rasa server reads the tracker store's database URL from its environment
 # (Rasa expands `${...}` in endpoints.yml), so a password never lands in a file.
 TRACKER_STORE_URL = "DYNCHAT_TRACKER_STORE_URL"
+FIRST_ADMIN = "admin@localhost"
 
 
 def endpoints_for(settings: Settings) -> Path:
@@ -79,18 +80,16 @@ def emulator_environment(settings: Settings) -> Dict[str, str]:
             "MARKETO_CLIENT_ID": "emulator-client", "MARKETO_CLIENT_SECRET": "emulator-secret"}
 
 
-def demo_site(settings: Settings) -> Supervised:
-    """The sample website with the widget installed (DYNCHAT_DEMO_PORT=0 leaves it out)."""
-    return Supervised("demo site", [
-        sys.executable, "-m", "bot.web.demo", "--port", str(settings.demo_port), "--host", settings.host,
-        "--bot", settings.public_url, "--site", str(settings.demo_site), "--bundle", str(settings.widget_bundle),
-    ], f"http://127.0.0.1:{settings.demo_port}/_demo/health")
+def web(settings: Settings) -> Supervised:
+    """The console, its API and the demo site (DYNCHAT_WEB_PORT=0 leaves them out)."""
+    return Supervised("console", [sys.executable, "-m", "bot.web.site"],
+                      f"http://127.0.0.1:{settings.web_port}/_web/health")
 
 
 def processes(settings: Settings, model: Path) -> List[Supervised]:
     python = sys.executable
     extra = [marketo_emulator(settings)] if settings.marketo_emulator else []
-    extra += [demo_site(settings)] if settings.demo_port else []
+    extra += [web(settings)] if settings.web_port else []
     return extra + [
         Supervised("action server", [python, "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.action_port)],
                 f"http://127.0.0.1:{settings.action_port}/health"),
@@ -100,6 +99,19 @@ def processes(settings: Settings, model: Path) -> List[Supervised]:
             "--credentials", str(settings.project / "credentials.yml"), "--endpoints", str(endpoints_for(settings)),
         ], f"http://127.0.0.1:{settings.rasa_port}/"),
     ]
+
+
+def first_console_user(database: Database) -> Optional[Tuple[str, str]]:
+    """With no console user yet, an admin with a new password, to be printed once; else None."""
+    from bot.services.accounts import Accounts, new_password
+    from bot.store.users import UserStore
+
+    store = UserStore(database)
+    if store.count():
+        return None
+    password = new_password()
+    Accounts(store).add_user(FIRST_ADMIN, password, "admin", "Administrator")
+    return FIRST_ADMIN, password
 
 
 def _healthy(url: str) -> bool:
@@ -138,6 +150,7 @@ def run(settings: Settings, model: Path, startup_timeout: float = 300) -> int:
     env[TRACKER_STORE_URL] = settings.database_url
     database = Database(settings.database_url)  # the schema (and the SQLite file's WAL mode) before Rasa opens it
     database.upgrade()
+    first_admin = first_console_user(database) if settings.web_port else None
     database.dispose()
     env.setdefault("SANIC_HOST", settings.host)
     env.setdefault("RASA_TELEMETRY_ENABLED", "false")  # no usage or crash reports leave the machine
@@ -172,13 +185,18 @@ def run(settings: Settings, model: Path, startup_timeout: float = 300) -> int:
             base = f"http://{settings.host}:{settings.rasa_port}"
             marketo = (f"  Marketo:   emulator at http://127.0.0.1:{settings.marketo_emulator_port}\n"
                        if settings.marketo_emulator else "")
-            if settings.demo_port:
-                marketo = (f"  demo site: http://{settings.host}:{settings.demo_port}/ (the widget on a sample website)\n"
-                           f"  widget:    <script src=\"{settings.public_url}/widget.js\" async></script>\n") + marketo
+            if settings.web_port:
+                web_base = f"http://{settings.host}:{settings.web_port}"
+                marketo = (f"  console:   {web_base}/console (API: {web_base}/api/openapi.json)\n"
+                           + (f"  demo site: {web_base}/ (the widget on a sample website)\n" if settings.demo_site.is_dir() else "")
+                           + f"  widget:    <script src=\"{settings.public_url}/widget.js\" async></script>\n") + marketo
             print(f"\nDynamic Chat is running.\n{marketo}  REST:      POST {base}/webhooks/rest/webhook\n"
                   f"  socket.io: {base}/socket.io\n  actions:   http://127.0.0.1:{settings.action_port}/webhook\n"
                   f"  log:       {log}\n"
                   "Start a visit by sending '/session_start' with metadata {\"url\": ...}. Press Ctrl-C to stop.", flush=True)
+            if first_admin:
+                print(f"\nThe console's first user (shown this once; change it with `dynchat users password`):\n"
+                      f"  email:     {first_admin[0]}\n  password:  {first_admin[1]}", flush=True)
         while stopping["signal"] is None:
             for service in running:
                 if service.started.poll() is not None:

@@ -59,7 +59,7 @@ def _answer(services: "app.Services", metadata: Mapping[str, Any], slots: Mappin
     It reads the store (maybe Marketo), the manifest and the settings file: it runs on the services' threads.
     """
     visitor = services.identifier.identify_visit(metadata)
-    plan = plan_visit(services.catalog.current(), metadata, slots, visitor.attributes if visitor else None)
+    plan = plan_visit(services.switches.offered(services.catalog.current()), metadata, slots, visitor.attributes if visitor else None)
     return {"config": services.appearance.current().to_json(), **plan.to_json()}
 
 

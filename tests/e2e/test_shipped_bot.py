@@ -22,7 +22,7 @@ def bot(tmp_path_factory: pytest.TempPathFactory):
     env.update(MARKETO="emulator", DYNCHAT_MARKETO_EMULATOR_PORT=str(e2e_support.free_port()))
     env.pop("DYNCHAT_AGENTS")  # the shipped agents, as `make run` has them: meetings are booked in the chat
     env["DYNCHAT_FEED_SECRET"] = "test-feed-secret"
-    env["DYNCHAT_DEMO_PORT"] = str(e2e_support.free_port())  # the demo site, as `make run` serves it
+    env["DYNCHAT_WEB_PORT"] = str(e2e_support.free_port())  # the demo site, as `make run` serves it
     running = e2e_support.start(env)  # `dynchat run` compiles and trains first, as `make run` does
     yield running
     assert running.stop() == 0
@@ -106,7 +106,7 @@ def test_book_a_demo_books_a_meeting_in_the_chat_and_cancels_it(bot) -> None:
 def test_the_demo_site_has_the_widget_in_english_and_swedish(bot, browser: Browser) -> None:
     """The demo site `make run` serves: the pricing page pokes with the pricing dialogue; the Swedish page
     speaks Swedish. The screenshot is the README's."""
-    demo = f"http://127.0.0.1:{bot.env['DYNCHAT_DEMO_PORT']}"
+    demo = f"http://127.0.0.1:{bot.env['DYNCHAT_WEB_PORT']}"
     context = browser.new_context(viewport={"width": 1100, "height": 720})
     page = context.new_page()
     try:

@@ -32,14 +32,14 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict[str, Any]]:
     widget_settings = tmp / "widget.yml"
     shutil.copy(ROOT / "data" / "widget.yml", widget_settings)
     env = e2e_support.environment(tmp, WIDGET / "dialogues")
-    demo_port = e2e_support.free_port()
-    env.update({"DYNCHAT_DEMO_PORT": str(demo_port), "DYNCHAT_DEMO_SITE": str(write_site(tmp / "site")),
+    web_port = e2e_support.free_port()
+    env.update({"DYNCHAT_WEB_PORT": str(web_port), "DYNCHAT_DEMO_SITE": str(write_site(tmp / "site")),
                 "DYNCHAT_WIDGET": str(widget_settings), "DYNCHAT_AGENTS": str(FIXTURES / "agents" / "always.yml")})
     e2e_support.train(env)
     bot = e2e_support.start(env)
     SCREENSHOTS.mkdir(exist_ok=True)
     try:
-        yield {"base": f"http://127.0.0.1:{demo_port}", "bot": bot, "settings": widget_settings}
+        yield {"base": f"http://127.0.0.1:{web_port}", "bot": bot, "settings": widget_settings}
     finally:
         bot.stop()
 

@@ -81,7 +81,7 @@ def environment(tmp: Path, dialogues: Path, rasa_port: int = 0, action_port: int
         "DYNCHAT_BUILD": str(tmp / "build"), "DYNCHAT_MODELS": str(tmp / "models"),
         "DYNCHAT_RASA_PORT": str(rasa_port or free_port()), "DYNCHAT_ACTION_PORT": str(action_port or free_port()),
         "DATABASE_URL": f"sqlite:///{tmp / 'visitors.db'}", "DYNCHAT_VAR": str(tmp / "var"),
-        "DYNCHAT_DEMO_PORT": "0",  # the widget's tests start the demo site on a port of their own
+        "DYNCHAT_WEB_PORT": "0",  # the widget's tests start the demo site on a port of their own
         "DYNCHAT_AGENTS": str(tmp / "no-agents.yml"),  # meetings are off unless a test gives agents
     })
     return env

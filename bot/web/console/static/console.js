@@ -1,0 +1,378 @@
+// The marketers' console: one page over the JSON API (/api/). No build step.
+// Everything shown is set as text (never as HTML), so nothing a visitor typed can run here.
+"use strict";
+
+const TABS = [
+  ["dialogues", "Dialogues"], ["meetings", "Meetings"], ["routing", "Routing"],
+  ["analytics", "Analytics"], ["conversations", "Conversations"], ["requests", "Requests"],
+];
+const MEASURES = [
+  ["triggered", "Triggered"], ["engaged", "Engaged"], ["completed", "Completed"], ["acquired", "People acquired"],
+  ["goal", "Goals reached"], ["meeting", "Meetings booked"], ["human", "Asked for a person"],
+];
+const state = { session: null, badges: { requests: 0 } };
+
+// --- small helpers ---------------------------------------------------------------
+function h(tag, attrs, ...children) {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name.startsWith("on")) element.addEventListener(name.slice(2), value);
+    else if (name === "class") element.className = value;
+    else element.setAttribute(name, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    element.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return element;
+}
+
+class ApiError extends Error {
+  constructor(status, message) { super(message); this.status = status; }
+}
+
+async function api(method, path, body) {
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (state.session && method !== "GET") headers["X-CSRF-Token"] = state.session.csrf;
+  const answer = await fetch("/api" + path, {
+    method, headers, credentials: "same-origin", body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const data = await answer.json().catch(() => ({}));
+  if (answer.status === 401 && path !== "/session") { state.session = null; render(); }
+  if (!answer.ok) throw new ApiError(answer.status, data.error || answer.statusText);
+  return data;
+}
+
+const can = (permission) => !!state.session && state.session.permissions.includes(permission);
+const when = (epoch) => new Date(epoch * 1000).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+const percent = (rate) => (rate === null || rate === undefined ? "–" : (rate * 100).toFixed(1) + " %");
+const status = (value) => h("span", { class: "status " + value }, value);
+const query = (params) => {
+  const found = Object.entries(params).filter(([, v]) => v !== "" && v !== null && v !== undefined);
+  return found.length ? "?" + new URLSearchParams(found).toString() : "";
+};
+function failure(error) { return h("p", { class: "error", role: "alert" }, error.message || String(error)); }
+function isoDay(date) { return date.toISOString().slice(0, 10); }
+
+// --- the frame ---------------------------------------------------------------------
+function route() {
+  const parts = location.hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
+  return { tab: TABS.some(([id]) => id === parts[0]) ? parts[0] : "dialogues", rest: parts.slice(1) };
+}
+
+async function render() {
+  const root = document.getElementById("app");
+  if (!state.session) {
+    try { state.session = await api("GET", "/session"); } catch (error) { state.session = null; }
+  }
+  if (!state.session) { root.replaceChildren(loginForm()); return; }
+  const { tab, rest } = route();
+  const main = h("main", { id: "main" });
+  root.replaceChildren(header(tab), main);
+  refreshBadges();
+  try {
+    await PAGES[tab](main, rest);
+  } catch (error) {
+    main.replaceChildren(failure(error));
+  }
+}
+
+function header(active) {
+  return h("header", { class: "top" },
+    h("h1", {}, "Dynamic Chat"),
+    h("nav", { class: "tabs", "aria-label": "Console" }, TABS.map(([id, label]) =>
+      h("a", { href: "#/" + id, class: id === active ? "active" : "", "data-tab": id, "aria-current": id === active ? "page" : null },
+        label, id === "requests" ? h("span", { class: "badge", id: "requests-badge", hidden: true }) : null))),
+    h("span", { class: "who" }, `${state.session.user.email} (${state.session.user.role})`),
+    h("button", { id: "logout", onclick: logout }, "Log out"));
+}
+
+async function refreshBadges() {
+  try {
+    state.badges = await api("GET", "/badges");
+    const badge = document.getElementById("requests-badge");
+    if (badge) { badge.textContent = state.badges.requests; badge.hidden = !state.badges.requests; }
+  } catch (error) { /* the page says what failed */ }
+}
+
+function loginForm() {
+  const message = h("p", { class: "error", role: "alert", id: "login-error" });
+  const email = h("input", { id: "email", type: "email", autocomplete: "username", required: true });
+  const password = h("input", { id: "password", type: "password", autocomplete: "current-password", required: true });
+  const form = h("form", { class: "card login", onsubmit: async (event) => {
+    event.preventDefault();
+    message.textContent = "";
+    try {
+      state.session = await api("POST", "/session", { email: email.value, password: password.value });
+      render();
+    } catch (error) { message.textContent = error.message; password.value = ""; password.focus(); }
+  } },
+  h("h2", {}, "Log in to Dynamic Chat"),
+  h("label", { for: "email" }, "Email"), email,
+  h("label", { for: "password" }, "Password"), password,
+  message, h("button", { class: "primary", type: "submit" }, "Log in"));
+  return form;
+}
+
+async function logout() {
+  try { await api("DELETE", "/session"); } finally { state.session = null; location.hash = ""; render(); }
+}
+
+// --- Dialogues ------------------------------------------------------------------------
+async function dialoguesPage(main, rest) {
+  if (rest.length) return dialogueEditor(main, rest[0]);
+  const data = await api("GET", "/dialogues");
+  const chat = h("input", { type: "checkbox", id: "chat-enabled", checked: data.chat_enabled, disabled: !can("dialogues"),
+    onchange: async (event) => {
+      try { await api("PUT", "/chat", { enabled: event.target.checked }); } catch (error) { alert(error.message); render(); }
+    } });
+  main.replaceChildren(
+    h("div", { class: "toolbar" }, h("h2", {}, "Dialogues"), h("span", { class: "spacer" }),
+      h("label", { class: "switch" }, chat, "Chat on for visitors")),
+    h("table", { id: "dialogues" },
+      h("thead", {}, h("tr", {}, ["Dialogue", "Priority", "Locale", "Status", "Problems", "Last change", ""].map((t) => h("th", {}, t)))),
+      h("tbody", {}, data.dialogues.map((d) => h("tr", { class: "clickable", "data-id": d.id,
+        onclick: () => { location.hash = "#/dialogues/" + encodeURIComponent(d.id); } },
+        h("td", {}, h("strong", {}, d.name), h("div", { class: "muted" }, d.file)),
+        h("td", {}, d.priority ?? "–"), h("td", {}, d.locales.join(", ") || "–"), h("td", {}, status(d.status)),
+        h("td", { class: d.problems ? "error" : "" }, d.problems || "–"), h("td", {}, when(d.changed_at)),
+        h("td", {}, pauseButton(d)))))));
+}
+
+function pauseButton(dialogue) {
+  if (!can("dialogues") || dialogue.status === "invalid") return null;
+  const paused = dialogue.status === "paused";
+  return h("button", { class: paused ? "" : "danger", "data-action": paused ? "resume" : "pause", onclick: async (event) => {
+    event.stopPropagation();
+    try { await api("POST", `/dialogues/${encodeURIComponent(dialogue.id)}/${paused ? "resume" : "pause"}`); render(); }
+    catch (error) { alert(error.message); }
+  } }, paused ? "Resume" : "Pause");
+}
+
+async function dialogueEditor(main, id) {
+  const data = await api("GET", "/dialogues/" + encodeURIComponent(id));
+  const gutter = h("div", { class: "gutter", "aria-hidden": "true" });
+  const source = h("textarea", { class: "source", id: "source", spellcheck: "false", "aria-label": "Dialogue YAML",
+    readonly: !can("dialogues") });
+  source.value = data.source;
+  const problems = h("div", { id: "problems", "aria-live": "polite" });
+  const saved = h("span", { id: "saved", class: "muted" });
+  const save = h("button", { class: "primary", id: "save", disabled: true, hidden: !can("dialogues"), onclick: async () => {
+    saved.textContent = "";
+    try {
+      const answer = await api("PUT", "/dialogues/" + encodeURIComponent(id), { source: source.value });
+      showProblems(answer.problems);
+      saved.textContent = "Saved. Publish to put it live.";
+      save.disabled = true;
+    } catch (error) { saved.textContent = error.message; saved.className = "error"; }
+  } }, "Save");
+  let timer = null;
+  let bad = new Set();
+  const drawGutter = () => {
+    const lines = source.value.split("\n").length;
+    gutter.replaceChildren(...Array.from({ length: lines }, (_, i) =>
+      h("div", { class: bad.has(i + 1) ? "bad" : "", "data-line": i + 1 }, i + 1)));
+    gutter.scrollTop = source.scrollTop;
+  };
+  const showProblems = (found) => {
+    bad = new Set(found.map((p) => p.line));
+    problems.replaceChildren(found.length
+      ? h("ul", { class: "problems" }, found.map((p) => h("li", { "data-line": p.line }, `line ${p.line}, column ${p.column}: ${p.message}`)))
+      : h("p", { class: "ok" }, "No problems."));
+    drawGutter();
+    return found.length === 0;
+  };
+  source.addEventListener("input", () => {
+    drawGutter();
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      try {
+        const answer = await api("POST", "/dialogues/validate", { source: source.value, file: data.file });
+        save.disabled = !showProblems(answer.problems);
+      } catch (error) { problems.replaceChildren(failure(error)); }
+    }, 300);
+  });
+  source.addEventListener("scroll", () => { gutter.scrollTop = source.scrollTop; });
+  main.replaceChildren(
+    h("div", { class: "toolbar" }, h("a", { href: "#/dialogues" }, "← Dialogues"), h("h2", {}, data.id), status(data.status),
+      h("span", { class: "spacer" }), saved, save),
+    h("div", { class: "editor" },
+      h("div", {}, h("div", { class: "code" }, gutter, source), problems),
+      h("div", { class: "graph" }, h("h3", {}, "Flow"), data.graph
+        ? h("img", { alt: "The dialogue's flow", src: "data:image/svg+xml;charset=utf-8," + encodeURIComponent(data.graph) })
+        : h("p", { class: "muted" }, "Fix the problems to see the flow."))));
+  showProblems(data.problems);
+}
+
+// --- Meetings --------------------------------------------------------------------------
+async function meetingsPage(main) {
+  const filters = { status: "", agent: "", dialogue: "", limit: 50, offset: 0 };
+  const body = h("div");
+  const field = (name, element) => {
+    element.addEventListener("change", () => { filters[name] = element.value.trim(); filters.offset = 0; load(); });
+    return element;
+  };
+  const statusSelect = field("status", h("select", { id: "meeting-status", "aria-label": "Status" },
+    ["", "booked", "rescheduled", "past", "cancelled", "failed"].map((s) => h("option", { value: s }, s || "any status"))));
+  const csv = h("a", { id: "meetings-csv", href: "/api/meetings.csv", download: "meetings.csv" }, "Export CSV");
+  main.replaceChildren(
+    h("div", { class: "toolbar" }, h("h2", {}, "Meetings"), h("span", { class: "spacer" }), statusSelect,
+      field("agent", h("input", { placeholder: "agent email", "aria-label": "Agent" })),
+      field("dialogue", h("input", { placeholder: "dialogue", "aria-label": "Dialogue" })), csv),
+    h("p", { class: "muted" }, `Times in ${zone}.`), body);
+  async function load() {
+    const { limit, offset, ...rest } = filters;
+    csv.href = "/api/meetings.csv" + query(rest);
+    try {
+      const data = await api("GET", "/meetings" + query(filters));
+      body.replaceChildren(
+        h("table", { id: "meetings" },
+          h("thead", {}, h("tr", {}, ["Time", "Agent", "Visitor", "Dialogue", "Status", "Why this agent", ""].map((t) => h("th", {}, t)))),
+          h("tbody", {}, data.meetings.map((m) => h("tr", { "data-id": m.id },
+            h("td", {}, when(m.start)), h("td", {}, m.agent), h("td", {}, m.visitor || "–"), h("td", {}, m.dialogue || "–"),
+            h("td", {}, status(m.status)), h("td", { class: "muted" }, m.reason),
+            h("td", {}, meetingActions(m, load)))))),
+        h("div", { class: "pager" },
+          h("button", { disabled: offset === 0, onclick: () => { filters.offset = Math.max(0, offset - limit); load(); } }, "Newer"),
+          h("span", { class: "muted" }, data.total ? `${offset + 1}–${offset + data.meetings.length} of ${data.total}` : "No meetings"),
+          h("button", { disabled: offset + limit >= data.total, onclick: () => { filters.offset = offset + limit; load(); } }, "Older")));
+    } catch (error) { body.replaceChildren(failure(error)); }
+  }
+  await load();
+}
+
+function meetingActions(meeting, reload) {
+  const history = h("button", { onclick: async (event) => {
+    const row = event.target.closest("tr");
+    const data = await api("GET", "/meetings/" + encodeURIComponent(meeting.id));
+    row.after(h("tr", {}, h("td", { colspan: 7 }, h("ul", {}, data.history.map((e) => h("li", {}, `${when(e.at)}: ${e.status} (${e.note})`))))));
+  } }, "History");
+  if (!can("meetings") || !["booked", "rescheduled"].includes(meeting.status)) return history;
+  return h("span", {}, history, " ",
+    h("button", { class: "danger", "data-action": "cancel", onclick: async () => {
+      if (!confirm("Cancel this meeting? Its calendar event is deleted too.")) return;
+      try { await api("POST", `/meetings/${encodeURIComponent(meeting.id)}/cancel`); reload(); } catch (error) { alert(error.message); }
+    } }, "Cancel"), " ",
+    h("button", { "data-action": "reassign", onclick: async () => {
+      const agent = prompt("Reassign to (agent email; empty: the rotation's next free agent)", "");
+      if (agent === null) return;
+      try { await api("POST", `/meetings/${encodeURIComponent(meeting.id)}/reassign`, { agent: agent.trim() || null }); reload(); }
+      catch (error) { alert(error.message); }
+    } }, "Reassign"));
+}
+
+// --- Routing -----------------------------------------------------------------------------
+async function routingPage(main) {
+  const data = await api("GET", "/routing");
+  main.replaceChildren(
+    h("h2", {}, "Routing"),
+    h("h3", {}, "Rotations"),
+    h("table", { id: "pools" },
+      h("thead", {}, h("tr", {}, ["Pool", "Order", "Last", "Next (if free)", "Credits"].map((t) => h("th", {}, t)))),
+      h("tbody", {}, data.pools.map((p) => h("tr", {}, h("td", {}, p.label), h("td", {}, p.order.join(" → ")),
+        h("td", {}, p.last || "–"), h("td", {}, p.next),
+        h("td", {}, Object.entries(p.credits).map(([a, n]) => `${a} ×${n}`).join(", ") || "–"))))),
+    h("h3", {}, "Agents"),
+    h("table", { id: "agents" },
+      h("thead", {}, h("tr", {}, ["Agent", "Calendar", "Teams", "Active", "Meetings"].map((t) => h("th", {}, t)))),
+      h("tbody", {}, data.agents.map((a) => h("tr", { "data-agent": a.email }, h("td", {}, `${a.name} (${a.email})`),
+        h("td", {}, a.calendar), h("td", {}, a.teams.join(", ") || "–"), h("td", {}, a.active ? "yes" : "no"),
+        h("td", { class: "meetings" }, a.meetings))))),
+    h("p", { class: "muted" }, `${data.rules} routing rules, ${data.accounts} accounts with an owner.`),
+    h("h3", {}, "Recent choices"),
+    h("table", { id: "reasons" },
+      h("thead", {}, h("tr", {}, ["When", "Meeting", "Status", "Reason"].map((t) => h("th", {}, t)))),
+      h("tbody", {}, data.recent.map((r) => h("tr", {}, h("td", {}, when(r.at)), h("td", { class: "muted" }, r.meeting.slice(0, 8)),
+        h("td", {}, status(r.status)), h("td", {}, r.reason))))));
+}
+
+// --- Analytics ------------------------------------------------------------------------------
+async function analyticsPage(main) {
+  const today = new Date();
+  const filters = { from: isoDay(new Date(today.getTime() - 29 * 86400000)), to: isoDay(today), dialogue: "" };
+  const body = h("div");
+  const input = (name, attrs) => {
+    const element = h(attrs.tag || "input", { ...attrs, tag: null, value: filters[name] });
+    element.addEventListener("change", () => { filters[name] = element.value; load(); });
+    return element;
+  };
+  const dialogues = (await api("GET", "/dialogues")).dialogues;
+  const select = h("select", { id: "analytics-dialogue", "aria-label": "Dialogue" }, h("option", { value: "" }, "All dialogues"),
+    dialogues.map((d) => h("option", { value: d.id }, d.name)));
+  select.addEventListener("change", () => { filters.dialogue = select.value; load(); });
+  const csv = h("a", { id: "analytics-csv", download: "analytics.csv" }, "Export CSV");
+  main.replaceChildren(
+    h("div", { class: "toolbar" }, h("h2", {}, "Analytics"), h("span", { class: "spacer" }),
+      h("label", {}, "From ", input("from", { type: "date", id: "analytics-from" })),
+      h("label", {}, "To ", input("to", { type: "date", id: "analytics-to" })), select, csv),
+    body);
+  async function load() {
+    csv.href = "/api/analytics.csv" + query(filters);
+    try {
+      const data = await api("GET", "/analytics" + query(filters));
+      const total = data.total;
+      body.replaceChildren(
+        h("div", { class: "figures", id: "figures" },
+          MEASURES.map(([key, label]) => h("div", { class: "figure", "data-measure": key },
+            h("div", { class: "value" }, total[key]), h("div", { class: "label" }, label))),
+          h("div", { class: "figure", "data-measure": "engagement_rate" }, h("div", { class: "value" }, percent(total.engagement_rate)),
+            h("div", { class: "label" }, "Engagement rate (engaged / triggered)")),
+          h("div", { class: "figure", "data-measure": "conversion_rate" }, h("div", { class: "value" }, percent(total.conversion_rate)),
+            h("div", { class: "label" }, "Conversion rate (acquired / engaged)"))),
+        h("div", { class: "card chart" }, h("img", { alt: "Triggered, engaged and acquired per day", id: "chart",
+          src: "/api/analytics/chart.svg" + query(filters) })),
+        h("h3", {}, "Per dialogue"),
+        h("table", { id: "per-dialogue" },
+          h("thead", {}, h("tr", {}, ["Dialogue", ...MEASURES.map(([, l]) => l), "Engagement", "Conversion"].map((t) => h("th", {}, t)))),
+          h("tbody", {}, Object.entries(data.dialogues).map(([name, counts]) => h("tr", { "data-dialogue": name },
+            h("td", {}, name || "(none)"), MEASURES.map(([key]) => h("td", { "data-measure": key }, counts[key])),
+            h("td", {}, percent(counts.engagement_rate)), h("td", {}, percent(counts.conversion_rate)))))),
+        h("p", { class: "muted" }, "Days are UTC days. Counted for every visitor, known or anonymous."));
+    } catch (error) { body.replaceChildren(failure(error)); }
+  }
+  await load();
+}
+
+// --- Conversations and requests -----------------------------------------------------------
+function transcriptList(lines) {
+  return h("ol", { class: "transcript" }, lines.map((line) => h("li", { class: line.from }, line.text)));
+}
+
+async function conversationsPage(main, rest) {
+  if (rest.length) {
+    const data = await api("GET", "/conversations/" + encodeURIComponent(rest[0]));
+    main.replaceChildren(h("div", { class: "toolbar" }, h("a", { href: "#/conversations" }, "← Conversations")),
+      h("div", { class: "card" }, transcriptList(data.transcript)));
+    return;
+  }
+  const data = await api("GET", "/conversations");
+  main.replaceChildren(h("h2", {}, "Conversations"),
+    h("table", { id: "conversations" },
+      h("thead", {}, h("tr", {}, ["Last message", "Visitor", "Dialogue", "Page", "Messages"].map((t) => h("th", {}, t)))),
+      h("tbody", {}, data.conversations.map((c) => h("tr", { class: "clickable",
+        onclick: () => { location.hash = "#/conversations/" + encodeURIComponent(c.id); } },
+        h("td", {}, when(c.last_at)), h("td", {}, c.known ? `lead ${c.lead_id}${c.email ? " (" + c.email + ")" : ""}` : "anonymous"),
+        h("td", {}, c.dialogue || "–"), h("td", {}, c.page || "–"), h("td", {}, c.messages))))));
+}
+
+async function requestsPage(main) {
+  const data = await api("GET", "/requests");
+  main.replaceChildren(h("h2", {}, `Requests for a person (${data.open} open)`),
+    data.requests.length ? h("div", { id: "requests" }, data.requests.map((r) => h("div", { class: "card", "data-id": r.id },
+      h("div", { class: "toolbar" }, status(r.status), h("strong", {}, r.email || (r.lead_id ? `lead ${r.lead_id}` : "anonymous visitor")),
+        h("span", { class: "muted" }, `${when(r.at)} · ${r.dialogue || "no dialogue"} · ${r.page || ""}`), h("span", { class: "spacer" }),
+        r.status === "open" && can("people") ? h("button", { "data-action": "done", onclick: async () => {
+          try { await api("POST", `/requests/${encodeURIComponent(r.id)}/done`); render(); } catch (error) { alert(error.message); }
+        } }, "Mark handled") : (r.handled_by ? h("span", { class: "muted" }, `handled by ${r.handled_by}`) : null)),
+      transcriptList(r.transcript))))
+      : h("p", { class: "muted" }, "Nobody has asked for a person yet."));
+}
+
+const PAGES = { dialogues: dialoguesPage, meetings: meetingsPage, routing: routingPage, analytics: analyticsPage,
+  conversations: conversationsPage, requests: requestsPage };
+
+window.addEventListener("hashchange", render);
+render();

@@ -1,0 +1,194 @@
+"""The console's API as a browser or a script uses it, against the real web process: login, roles, CSRF,
+dialogues, meetings, routing, analytics, requests for a person; bad input is a 4xx, never a 500."""
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import requests
+
+from bot.core.meetings import BookingRequest
+from tests.support.console import PASSWORDS, Web, running_web, user
+
+TODAY = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+
+
+@pytest.fixture(scope="module")
+def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Web]:
+    yield from running_web(tmp_path_factory.mktemp("console"))
+
+
+def test_a_wrong_password_and_an_unknown_email_get_the_same_answer(web: Web) -> None:
+    wrong = requests.post(web.base + "/api/session", json={"email": user("admin"), "password": "nope nope nope"})
+    unknown = requests.post(web.base + "/api/session", json={"email": "nobody@corp.test", "password": "nope nope nope"})
+    assert (wrong.status_code, unknown.status_code) == (401, 401)
+    assert wrong.json() == unknown.json() == {"error": "wrong email or password"}
+    assert "dc_console" not in wrong.cookies
+
+
+def test_guessing_is_slowed_down_after_five_failures(web: Web) -> None:
+    web.services.accounts.add_user("guessed@corp.test", "the right password", "viewer")
+    for _ in range(5):
+        assert requests.post(web.base + "/api/session", json={"email": "guessed@corp.test", "password": "x" * 10}).status_code == 401
+    blocked = requests.post(web.base + "/api/session", json={"email": "guessed@corp.test", "password": "the right password"})
+    assert blocked.status_code == 429 and "wait" in blocked.json()["error"]
+
+
+def test_the_session_cookie_is_http_only_and_same_site_strict(web: Web) -> None:
+    answer = requests.post(web.base + "/api/session", json={"email": user("viewer"), "password": PASSWORDS["viewer"]})
+    cookie = answer.headers["Set-Cookie"]
+    assert answer.status_code == 200 and "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/" in cookie
+    assert "Secure" not in cookie  # plain HTTP on loopback; behind TLS (or DYNCHAT_SECURE_COOKIES) it is set
+
+
+def test_every_route_but_login_needs_a_session(web: Web) -> None:
+    document = requests.get(web.base + "/api/openapi.json").json()
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if "security" not in operation:
+                continue
+            concrete = path.replace("{", "x").replace("}", "")
+            answer = requests.request(method.upper(), web.base + "/api" + concrete, json={})
+            assert answer.status_code == 401, (method, path, answer.status_code)
+
+
+def test_a_change_without_the_csrf_token_or_from_another_site_is_refused(web: Web) -> None:
+    client = web.login("admin")
+    token = client.headers.pop("X-CSRF-Token")
+    assert client.post(web.base + "/api/dialogues/shop/pause").status_code == 403
+    assert client.post(web.base + "/api/dialogues/shop/pause", headers={"X-CSRF-Token": "forged"}).status_code == 403
+    other_site = client.post(web.base + "/api/dialogues/shop/pause",
+                             headers={"X-CSRF-Token": token, "Origin": "https://evil.example"})
+    assert other_site.status_code == 403
+    assert "shop" not in web.services.switches.paused()
+
+
+def test_a_viewer_reads_but_may_not_change_anything(web: Web) -> None:
+    viewer = web.login("viewer")
+    assert viewer.get(web.base + "/api/dialogues").status_code == 200
+    refused = viewer.post(web.base + "/api/dialogues/shop/pause")
+    assert refused.status_code == 403 and refused.json() == {"error": "a viewer may not do this"}
+    assert viewer.put(web.base + "/api/chat", json={"enabled": False}).status_code == 403
+    designer = web.login("designer")
+    assert designer.post(web.base + "/api/requests/x/done").status_code == 403  # people's requests are the admin's
+
+
+def test_logging_out_ends_the_session(web: Web) -> None:
+    client = web.login("viewer")
+    assert client.delete(web.base + "/api/session").json() == {"ok": True}
+    assert client.get(web.base + "/api/session").status_code == 401
+
+
+def test_dialogues_are_listed_and_a_problem_is_shown_at_its_line(web: Web) -> None:
+    client = web.login("designer")
+    listed = client.get(web.base + "/api/dialogues").json()
+    rows = {row["id"]: row for row in listed["dialogues"]}
+    assert set(rows) == {"general", "members", "shop", "svensk"} and listed["chat_enabled"] is True
+    assert rows["shop"]["status"] == "published" and rows["shop"]["priority"] == 5
+    detail = client.get(web.base + "/api/dialogues/shop").json()
+    assert detail["source"].startswith("dialogue: shop") and detail["graph"].startswith("<svg")
+    broken = detail["source"].replace("capture: email", "capture: nowhere")
+    line = broken.splitlines().index("    capture: nowhere") + 1
+    checked = client.post(web.base + "/api/dialogues/validate", json={"source": broken, "file": "shop.yml"}).json()
+    assert checked["valid"] is False and [p["line"] for p in checked["problems"]] == [line]
+    assert checked["problems"][0]["message"] == "'capture' must be one of: email, phone, text"
+    refused = client.put(web.base + "/api/dialogues/shop", json={"source": broken})
+    assert refused.status_code == 409 and "nowhere" not in (Path(web.env["DYNCHAT_DIALOGUES"]) / "shop.yml").read_text()
+
+
+def test_a_saved_dialogue_is_a_draft_until_published(web: Web) -> None:
+    client = web.login("designer")
+    source = client.get(web.base + "/api/dialogues/members").json()["source"]
+    time.sleep(0.01)
+    saved = client.put(web.base + "/api/dialogues/members", json={"source": source + "\n# edited\n"})
+    assert saved.status_code == 200 and saved.json() == {"valid": True, "id": "members", "problems": []}
+    assert (Path(web.env["DYNCHAT_DIALOGUES"]) / "members.yml").read_text().endswith("# edited\n")
+    rows = {row["id"]: row for row in client.get(web.base + "/api/dialogues").json()["dialogues"]}
+    assert rows["members"]["status"] == "draft"
+
+
+def test_pausing_a_dialogue_takes_it_out_of_new_visits_at_once(web: Web) -> None:
+    client = web.login("designer")
+    assert "svensk" in web.services.switches.offered(web.services.catalog.current())
+    assert client.post(web.base + "/api/dialogues/svensk/pause").json() == {"id": "svensk", "paused": True}
+    assert "svensk" not in web.services.switches.offered(web.services.catalog.current())
+    rows = {row["id"]: row for row in client.get(web.base + "/api/dialogues").json()["dialogues"]}
+    assert rows["svensk"]["status"] == "paused"
+    client.post(web.base + "/api/dialogues/svensk/resume")
+    assert "svensk" in web.services.switches.offered(web.services.catalog.current())
+    assert client.post(web.base + "/api/dialogues/no_such/pause").status_code == 404
+    assert client.put(web.base + "/api/chat", json={"enabled": False}).json() == {"enabled": False}
+    assert web.services.switches.offered(web.services.catalog.current()) == {}
+    client.put(web.base + "/api/chat", json={"enabled": True})
+
+
+def test_meetings_are_listed_exported_and_cancelled_with_the_rotation_credited(web: Web) -> None:
+    start = int(time.time()) // 3600 * 3600 + 7 * 86400
+    agents = web.services.routing.current().agents  # the fixture's always-free agents, as the web process has them
+    booked = web.services.meetings.book(list(agents), BookingRequest(start, 30, "visitor@x.test", conversation="c-1",
+                                                                     dialogue="shop"))
+    assert booked.meeting is not None
+    admin = web.login("admin")
+    page = admin.get(web.base + "/api/meetings", params={"status": "booked", "dialogue": "shop"}).json()
+    assert page["total"] >= 1 and page["meetings"][0]["id"] == booked.meeting.id
+    exported = list(csv.reader(io.StringIO(admin.get(web.base + "/api/meetings.csv").text)))
+    assert exported[0][:4] == ["id", "start_utc", "end_utc", "agent"] and any(booked.meeting.id in row for row in exported)
+    assert web.login("viewer").post(web.base + f"/api/meetings/{booked.meeting.id}/cancel").status_code == 403
+    cancelled = admin.post(web.base + f"/api/meetings/{booked.meeting.id}/cancel")
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    assert admin.post(web.base + f"/api/meetings/{booked.meeting.id}/cancel").status_code == 409
+    routing = admin.get(web.base + "/api/routing").json()
+    pool = next(p for p in routing["pools"] if p["pool"] == "all")
+    assert pool["credits"] == {booked.meeting.agent_email: 1}
+    assert routing["recent"][0] == {**routing["recent"][0], "meeting": booked.meeting.id, "status": "cancelled"}
+
+
+def test_analytics_answer_exactly_what_was_recorded(web: Web) -> None:
+    for visitor, happened in {"a1": [("triggered", {"dialogue": "shop"}), ("engaged", {"dialogue": "shop"})],
+                              "a2": [("triggered", {"dialogue": "shop"})]}.items():
+        web.services.activity.record(happened, visitor, "m1", None)
+    client = web.login("viewer")
+    report = client.get(web.base + "/api/analytics", params={"from": TODAY, "to": TODAY, "dialogue": "shop"}).json()
+    assert (report["total"]["triggered"], report["total"]["engaged"], report["total"]["engagement_rate"]) == (2, 1, 0.5)
+    table = list(csv.reader(io.StringIO(client.get(web.base + "/api/analytics.csv", params={"from": TODAY, "to": TODAY}).text)))
+    assert table[0][:3] == ["scope", "name", "triggered"] and table[-1][0] == "total"
+    chart = client.get(web.base + "/api/analytics/chart.svg")
+    assert chart.headers["Content-Type"].startswith("image/svg+xml") and chart.text.startswith("<svg")
+
+
+def test_requests_for_a_person_are_listed_and_handled(web: Web) -> None:
+    with web.services.database.engine.begin() as connection:
+        web.services.person_requests.add(connection, "k-1", "c-9", "shop", "/pricing", None, None,
+                                         [{"from": "visitor", "text": "<script>alert(1)</script>", "at": 1.0}])
+    admin = web.login("admin")
+    assert admin.get(web.base + "/api/badges").json()["requests"] >= 1
+    listed = admin.get(web.base + "/api/requests", params={"status": "open"}).json()
+    request = next(r for r in listed["requests"] if r["conversation"] == "c-9")
+    assert request["transcript"][0]["text"] == "<script>alert(1)</script>"  # data, shown as text by the console
+    done = admin.post(web.base + f"/api/requests/{request['id']}/done").json()
+    assert done["status"] == "done" and done["handled_by"] == user("admin")
+
+
+@pytest.mark.parametrize("payload", [b"[]", b'"text"', b"{", b"\xff\xfe", b"null", b'{"email": 5, "password": []}'])
+def test_malformed_bodies_are_400_with_a_json_error(web: Web, payload: bytes) -> None:
+    answer = requests.post(web.base + "/api/session", data=payload, headers={"Content-Type": "application/json"})
+    assert answer.status_code == 400 and "error" in answer.json()
+    client = web.login("designer")
+    answer = client.post(web.base + "/api/dialogues/validate", data=payload, headers={"Content-Type": "application/json"})
+    assert answer.status_code == 400 and "error" in answer.json()
+
+
+def test_bad_query_values_are_400_and_unknown_paths_404_in_json(web: Web) -> None:
+    client = web.login("viewer")
+    for path, params in [("/api/meetings", {"limit": "x"}), ("/api/meetings", {"status": "nope"}),
+                         ("/api/analytics", {"from": "2026-13-40"}), ("/api/analytics", {"from": "2026-12-02", "to": "2026-01-01"}),
+                         ("/api/conversations", {"before": "nan"})]:
+        answer = client.get(web.base + path, params=params)
+        assert answer.status_code == 400 and "error" in answer.json(), (path, params)
+    missing = client.get(web.base + "/api/no/such/thing")
+    assert missing.status_code == 404 and missing.json() == {"error": "not found"}
