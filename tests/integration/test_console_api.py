@@ -53,7 +53,7 @@ def test_every_route_but_login_needs_a_session(web: Web) -> None:
             if "security" not in operation:
                 continue
             concrete = path.replace("{", "x").replace("}", "")
-            answer = requests.request(method.upper(), web.base + "/api" + concrete, json={})
+            answer = requests.request(method.upper(), web.base + concrete, json={})
             assert answer.status_code == 401, (method, path, answer.status_code)
 
 
@@ -192,3 +192,8 @@ def test_bad_query_values_are_400_and_unknown_paths_404_in_json(web: Web) -> Non
         assert answer.status_code == 400 and "error" in answer.json(), (path, params)
     missing = client.get(web.base + "/api/no/such/thing")
     assert missing.status_code == 404 and missing.json() == {"error": "not found"}
+
+
+def test_a_malformed_cookie_header_is_no_session_not_an_error(web: Web) -> None:
+    answer = requests.get(web.base + "/api/session", headers={"Cookie": "*=1; dc_console; ;=;"})
+    assert answer.status_code == 401 and answer.json() == {"error": "log in first"}

@@ -55,6 +55,7 @@ MAX_BODY = 512 * 1024
 SAFE = ("GET", "HEAD", "OPTIONS")
 ID = re.compile(r"^[A-Za-z0-9_.:@-]{1,128}$")
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+FIRST_DAY, LAST_DAY = datetime.date(1970, 1, 1), datetime.date(2999, 12, 31)
 
 Handler = Callable[..., Awaitable[response.HTTPResponse]]
 
@@ -130,9 +131,12 @@ def query_day(request: Request, name: str, default: datetime.date) -> datetime.d
     try:
         if not DATE.match(raw):
             raise ValueError(raw)
-        return datetime.date.fromisoformat(raw)
+        day = datetime.date.fromisoformat(raw)
     except ValueError:
         raise ApiError(400, f"'{name}' is a date like 2026-11-30") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ApiError(400, f"'{name}' is between {FIRST_DAY} and {LAST_DAY}")
+    return day
 
 
 def date_range(request: Request) -> Tuple[str, str]:
@@ -162,9 +166,18 @@ def same_origin(request: Request) -> bool:
     return urlsplit(origin).netloc.lower() == (request.headers.get("host") or "").lower()
 
 
+def cookie(request: Request, name: str) -> Optional[str]:
+    """A cookie's value from the Cookie header; a malformed header (which sanic's parser raises on) is no cookie."""
+    for part in (request.headers.get("cookie") or "").split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == name:
+            return value.strip('"') or None
+    return None
+
+
 async def current_session(request: Request) -> Optional["Session"]:
     services: "Services" = request.app.ctx.services
-    token = request.cookies.get(COOKIE)
+    token = cookie(request, COOKIE)
     if not token:
         return None
     return await services.run_blocking(services.accounts.session, token)
@@ -206,7 +219,7 @@ class Routes:
             guarded.__name__ = handler.__name__
             self.blueprint.add_route(guarded, re.sub(r"\{(\w+)\}", r"<\1>", path), methods=[method],
                                      name=f"{handler.__name__}_{method.lower()}")
-            self.document.add(method, path, summary, permission, params, body, answer, content, status, list(codes))
+            self.document.add(method, self.blueprint.url_prefix + path, summary, permission, params, body, answer, content, status, list(codes))
             return handler
 
         return register
@@ -312,7 +325,7 @@ def blueprint(services: "Services", version: str = "1") -> Tuple[Blueprint, Docu
 
     @route("DELETE", "/session", "Log out", answer=obj({"ok": BOOLEAN}, ["ok"]))
     async def logout(request: Request, _session: "Session") -> response.HTTPResponse:
-        await blocking(services.accounts.logout, request.cookies.get(COOKIE))
+        await blocking(services.accounts.logout, cookie(request, COOKIE))
         answer = reply({"ok": True})
         del answer.cookies[COOKIE]
         return answer

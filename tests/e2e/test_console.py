@@ -1,0 +1,241 @@
+"""The marketers' console in Debian's Chromium, against `dynchat run` with the shipped bot.
+
+Visitors chat over the REST channel (as the widget's tests already cover the
+widget); what they did must show in the console. The analytics test runs
+first in this module, so its counts are exact, not deltas.
+"""
+from __future__ import annotations
+
+import re
+import subprocess
+import uuid
+from typing import Iterator
+
+import pytest
+import requests
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from bot.app import Services
+from bot.config import from_environment
+from tests.support import PYTHON, ROOT
+from tests.support import e2e as e2e_support
+
+pytestmark = pytest.mark.e2e
+SCREENSHOTS = ROOT / "tests" / "screenshots"
+PASSWORDS = {"designer": "designer password 1", "viewer": "viewer password 1"}
+
+
+@pytest.fixture(scope="module")
+def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[e2e_support.Bot]:
+    folder = tmp_path_factory.mktemp("console")
+    dialogues = folder / "dialogues"
+    dialogues.mkdir()
+    for source in (ROOT / "data" / "dialogues").glob("*.yml"):  # a copy: the console edits these
+        (dialogues / source.name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    env = e2e_support.environment(folder, dialogues)
+    env.pop("DYNCHAT_AGENTS")  # the shipped agents: meetings are booked in the chat
+    env["DYNCHAT_WEB_PORT"] = str(e2e_support.free_port())
+    running = e2e_support.start(env)
+    for role, password in PASSWORDS.items():
+        added = subprocess.run([PYTHON, "-m", "bot", "users", "add", f"{role}@corp.test", "--role", role,
+                                "--password-stdin"], input=password + "\n", cwd=ROOT, env=env, capture_output=True, text=True)
+        assert added.returncode == 0, added.stderr
+    yield running
+    assert running.stop() == 0
+
+
+@pytest.fixture(scope="module")
+def console(bot: e2e_support.Bot) -> str:
+    return f"http://127.0.0.1:{bot.env['DYNCHAT_WEB_PORT']}/console"
+
+
+@pytest.fixture(scope="module")
+def admin_password(bot: e2e_support.Bot) -> str:
+    """`dynchat run` printed the first admin's password once, on its first start."""
+    printed = re.search(r"email:\s+admin@localhost\s+password:\s+(\S+)", "".join(bot.output))
+    assert printed, "".join(bot.output)
+    assert printed.group(1) not in e2e_support.log_text(bot.env)  # on the terminal only, never in the log
+    return printed.group(1)
+
+
+@pytest.fixture()
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    made = browser.new_context(viewport={"width": 1280, "height": 800}, timezone_id="Europe/Stockholm")
+    yield made
+    made.close()
+
+
+def log_in(context: BrowserContext, console: str, email: str, password: str) -> Page:
+    page = context.new_page()
+    page.goto(console)
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator("#logout")).to_be_visible(timeout=15_000)
+    return page
+
+
+def services(bot: e2e_support.Bot) -> Services:
+    return Services(from_environment(bot.env))
+
+
+def chat(bot: e2e_support.Bot, *turns: str, url: str = "https://example.com/pricing") -> str:
+    me = uuid.uuid4().hex
+    bot.say(me, "/session_start", {"url": url, "locale": "en"})
+    for text in turns:
+        bot.say(me, text)
+    return me
+
+
+def test_analytics_count_a_scripted_set_of_conversations_exactly(bot, console, admin_password, context) -> None:
+    # Five visitors on the pricing page: two leave at once, one answers and leaves, one gives an email and
+    # leaves, one plays to the end (email, phone: the dialogue's goal).
+    chat(bot)
+    chat(bot)
+    chat(bot, "/dc__pricing__size__2")
+    chat(bot, "/dc__pricing__size__2", "Yes", "pat@example.com")
+    chat(bot, "/dc__pricing__size__1", "Yes", "sam@example.com", "+1 555 010 9999")
+    expected = {"triggered": "5", "engaged": "3", "acquired": "2", "completed": "1", "meeting": "0", "human": "0"}
+    page = log_in(context, console, "admin@localhost", admin_password)
+    page.locator("a[data-tab=analytics]").click()
+    for measure, value in expected.items():
+        expect(page.locator(f"#figures [data-measure={measure}] .value")).to_have_text(value)
+    expect(page.locator("#figures [data-measure=engagement_rate] .value")).to_have_text("60.0 %")
+    expect(page.locator("#figures [data-measure=conversion_rate] .value")).to_have_text("66.7 %")
+    expect(page.locator("#per-dialogue [data-dialogue=pricing] [data-measure=triggered]")).to_have_text("5")
+    expect(page.locator("#chart")).to_be_visible()
+    page.wait_for_function("document.getElementById('chart').naturalWidth > 0")
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "console-analytics.png"), full_page=True)
+    goals = requests.Session()
+    goals.post(console.replace("/console", "/api/session"), json={"email": "admin@localhost", "password": admin_password})
+    report = goals.get(console.replace("/console", "/api/analytics")).json()
+    assert report["goals"] == {"pricing.pricing_lead": 1} and report["total"]["goal"] == 1
+
+
+def test_a_wrong_password_is_refused_and_log_out_returns_to_the_login(bot, console, admin_password, context) -> None:
+    page = context.new_page()
+    page.goto(console)
+    page.fill("#email", "admin@localhost")
+    page.fill("#password", "not the password")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator("#login-error")).to_have_text("wrong email or password")
+    page.fill("#password", admin_password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator("#dialogues")).to_be_visible()
+    page.locator("#logout").click()
+    expect(page.get_by_role("button", name="Log in")).to_be_visible()
+    page.reload()
+    expect(page.get_by_role("button", name="Log in")).to_be_visible()  # the session is gone, not just hidden
+
+
+def test_a_forged_request_from_another_site_changes_nothing(bot, console, context) -> None:
+    page = log_in(context, console, "designer@corp.test", PASSWORDS["designer"])
+    no_token = page.evaluate("""async () => (await fetch('/api/dialogues/pricing/pause', {method: 'POST'})).status""")
+    assert no_token == 403
+    api = console.replace("/console", "/api")
+    context.route("https://attacker.example/**", lambda route: route.fulfill(content_type="text/html", body=f"""
+        <form id=f method=post action="{api}/dialogues/pricing/pause"></form><script>f.submit()</script>"""))
+    attacker = context.new_page()
+    attacker.goto("https://attacker.example/")
+    attacker.wait_for_load_state()
+    assert "pricing" not in services(bot).switches.paused()
+
+
+def test_a_viewer_sees_no_buttons_and_is_refused_a_write(bot, console, context) -> None:
+    page = log_in(context, console, "viewer@corp.test", PASSWORDS["viewer"])
+    expect(page.locator("#dialogues tbody tr")).to_have_count(5)
+    expect(page.locator("#dialogues button")).to_have_count(0)
+    status = page.evaluate("""async () => {
+        const session = await (await fetch('/api/session')).json();
+        const answer = await fetch('/api/dialogues/pricing/pause', {method: 'POST', headers: {'X-CSRF-Token': session.csrf}});
+        return [answer.status, (await answer.json()).error];
+    }""")
+    assert status == [403, "a viewer may not do this"]
+
+
+def test_a_problem_is_shown_at_its_line_and_a_valid_edit_is_saved(bot, console, context) -> None:
+    page = log_in(context, console, "designer@corp.test", PASSWORDS["designer"])
+    page.locator("#dialogues tr[data-id=welcome]").click()
+    source = page.locator("#source")
+    expect(source).to_be_visible()
+    original = source.input_value()
+    lines = original.splitlines()
+    line = next(n for n, text in enumerate(lines, 1) if text.strip().startswith("next:"))
+    broken = "\n".join(text.replace("next:", "nxt:") if n == line else text for n, text in enumerate(lines, 1))
+    source.fill(broken)
+    expect(page.locator(f"#problems li[data-line='{line}']")).to_be_visible()
+    expect(page.locator(f".gutter .bad[data-line='{line}']")).to_be_visible()
+    expect(page.locator("#save")).to_be_disabled()
+    page.screenshot(path=str(SCREENSHOTS / "console-dialogue-editor.png"))
+    source.fill(original.replace("I am the Example Co. assistant.", "I am the Example Co. helper."))
+    expect(page.locator("#problems")).to_have_text("No problems.")
+    page.locator("#save").click()
+    expect(page.locator("#saved")).to_have_text("Saved. Publish to put it live.")
+    assert "I am the Example Co. helper." in (from_environment(bot.env).dialogues / "welcome.yml").read_text(encoding="utf-8")
+    page.locator("a", has_text="← Dialogues").click()
+    expect(page.locator("#dialogues tr[data-id=welcome] .status")).to_have_text("draft")
+    page.screenshot(path=str(SCREENSHOTS / "console-dialogues.png"))
+
+
+def test_pausing_a_dialogue_takes_effect_for_the_next_visitor(bot, console, context) -> None:
+    page = log_in(context, console, "designer@corp.test", PASSWORDS["designer"])
+    row = page.locator("#dialogues tr[data-id=pricing]")
+    row.locator("button[data-action=pause]").click()
+    expect(row.locator(".status")).to_have_text("paused")
+    assert bot.texts(uuid.uuid4().hex, "/session_start", {"url": "https://example.com/pricing"})[0] == \
+        "Hi there! I am the Example Co. assistant."  # the next dialogue that fits the page
+    page.locator("#dialogues tr[data-id=pricing] button[data-action=resume]").click()
+    expect(page.locator("#dialogues tr[data-id=pricing] .status")).to_have_text("published")
+    assert bot.texts(uuid.uuid4().hex, "/session_start", {"url": "https://example.com/pricing"})[0] == \
+        "Looking at our plans, there?"
+
+
+def test_a_meeting_booked_in_the_chat_shows_in_meetings_and_routing_and_is_cancelled_there(
+        bot, console, admin_password, context) -> None:
+    me = uuid.uuid4().hex
+    bot.say(me, "/session_start", {"url": "https://example.com/demo", "timezone": "Europe/Stockholm"})
+    bot.say(me, "/dc__book_a_demo__ask__1")
+    bot.say(me, "Robin")
+    offer = bot.say(me, "robin@example.com")
+    booked = bot.say(me, offer[0]["buttons"][0]["payload"])
+    assert booked[0]["text"].startswith("You're booked:")
+    meeting_id = bot.slots(me)["dc_meeting_id"]
+    agent = bot.slots(me)["person_dcAgentEmail"]
+    page = log_in(context, console, "admin@localhost", admin_password)
+    page.locator("a[data-tab=routing]").click()
+    expect(page.locator(f"#agents tr[data-agent='{agent}'] .meetings")).to_have_text("1")
+    expect(page.locator("#reasons tbody tr").first).to_contain_text("booked")
+    page.locator("a[data-tab=meetings]").click()
+    row = page.locator(f"#meetings tr[data-id='{meeting_id}']")
+    expect(row).to_contain_text("robin@example.com")
+    expect(row).to_contain_text("book_a_demo")
+    expect(row.locator(".status")).to_have_text("booked")
+    page.screenshot(path=str(SCREENSHOTS / "console-meetings.png"))
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.locator("button[data-action=cancel]").click()
+    expect(row.locator(".status")).to_have_text("cancelled")
+    assert bot.texts(me, "/dc_meeting_cancel") == ["There is no meeting to change."]
+
+
+def test_a_request_for_a_person_appears_in_the_console(bot, console, admin_password, context) -> None:
+    me = chat(bot, "/dc__pricing__size__3")
+    assert bot.texts(me, "can I talk to a human")[0].startswith("I've passed your request to our team")
+    page = log_in(context, console, "admin@localhost", admin_password)
+    expect(page.locator("#requests-badge")).to_have_text("1")
+    page.locator("a[data-tab=requests]").click()
+    card = page.locator("#requests .card").first
+    expect(card).to_contain_text("can I talk to a human")
+    expect(card).to_contain_text("More than 1000")  # the button the visitor pressed, by its title
+    card.locator("button[data-action=done]").click()
+    expect(page.locator("#requests .card .status").first).to_have_text("done")
+    expect(page.locator("#requests-badge")).to_be_hidden()
+
+
+def test_conversations_list_known_and_anonymous_visitors_with_transcripts(bot, console, admin_password, context) -> None:
+    page = log_in(context, console, "admin@localhost", admin_password)
+    page.locator("a[data-tab=conversations]").click()
+    rows = page.locator("#conversations tbody tr")
+    expect(rows.first).to_be_visible()
+    rows.first.click()
+    expect(page.locator(".transcript li").first).to_be_visible()
