@@ -75,6 +75,7 @@ bench: install $(WIDGET) $(CHROMIUM)
 	$(BIN)/python bench/bench_visitors.py
 	$(BIN)/python bench/bench_meetings.py
 	$(BIN)/python bench/bench_widget.py
+	$(BIN)/python bench/bench_console.py
 
 clean:
 	rm -rf build models .rasa .pytest_cache

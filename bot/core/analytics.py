@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
 # the dashboards' measures, in the order they show them
 KINDS = ("triggered", "engaged", "completed", "acquired", "goal", "meeting", "human")
@@ -111,20 +111,51 @@ class Report:
                 "goals": dict(sorted(self.goals.items()))}
 
 
-def report(rows: Sequence[Tuple[str, str, str, str, int]], start: str, end: str,
-           days: Optional[Sequence[str]] = None) -> Report:
-    """A report from (day, dialogue, kind, detail, count) rows; every day of the range has a row (zeros too)."""
+def report_from(day_rows: Iterable[Tuple[str, str, int]], dialogue_rows: Iterable[Tuple[str, str, str, int]],
+                start: str, end: str) -> Report:
+    """A report from (day, kind, count) rows for all dialogues and (dialogue, kind, detail, count) rows
+    over the whole range; every day of the range has a row (zeros too)."""
     result = Report(start, end)
-    for day in days or day_range(start, end):
+    for day in day_range(start, end):
         result.days[day] = Counts()
-    for day, dialogue, kind, detail, number in rows:
+    for day, kind, number in day_rows:
         result.total.add(kind, number)
-        result.dialogues.setdefault(dialogue, Counts()).add(kind, number)
         result.days.setdefault(day, Counts()).add(kind, number)
+    for dialogue, kind, detail, number in dialogue_rows:
+        result.dialogues.setdefault(dialogue, Counts()).add(kind, number)
         if kind == "goal":
             name = f"{dialogue}.{detail}" if dialogue else detail
             result.goals[name] = result.goals.get(name, 0) + number
     return result
+
+
+def report(rows: Iterable[Tuple[str, str, str, str, int]], start: str, end: str) -> Report:
+    """A report from (day, dialogue, kind, detail, count) rows (the brute force: every row at once)."""
+    per_day: Dict[Tuple[str, str], int] = {}
+    per_dialogue: Dict[Tuple[str, str, str], int] = {}
+    for day, dialogue, kind, detail, number in rows:
+        per_day[(day, kind)] = per_day.get((day, kind), 0) + number
+        per_dialogue[(dialogue, kind, detail)] = per_dialogue.get((dialogue, kind, detail), 0) + number
+    return report_from([(d, k, n) for (d, k), n in per_day.items()],
+                       [(d, k, t, n) for (d, k, t), n in per_dialogue.items()], start, end)
+
+
+def split_by_month(start: str, end: str) -> Tuple[List[str], List[Tuple[str, str]]]:
+    """The whole months (YYYY-MM) inside [start, end], and the day ranges left at its ends."""
+    first, last = datetime.date.fromisoformat(start), datetime.date.fromisoformat(end)
+    months: List[str] = []
+    leftovers: List[Tuple[str, str]] = []
+    day = first
+    while day <= last:
+        month_start = day.replace(day=1)
+        next_month = (month_start + datetime.timedelta(days=32)).replace(day=1)
+        month_end = next_month - datetime.timedelta(days=1)
+        if day == month_start and month_end <= last:
+            months.append(day.strftime("%Y-%m"))
+        else:
+            leftovers.append((day.isoformat(), min(month_end, last).isoformat()))
+        day = next_month
+    return months, leftovers
 
 
 def day_range(start: str, end: str, limit: int = 3700) -> List[str]:

@@ -113,6 +113,25 @@ analytics_daily = Table(
     Column("count", BigInteger, nullable=False),
 )
 
+# the same counts summed two more ways, so a year's dashboard reads thousands of rows, not millions:
+# all dialogues per day (the totals and the chart), and each dialogue per month (the per-dialogue table)
+analytics_days = Table(
+    "dc_analytics_days", metadata,
+    Column("day", Text, primary_key=True),
+    Column("kind", Text, primary_key=True),
+    Column("count", BigInteger, nullable=False),
+)
+
+analytics_months = Table(
+    "dc_analytics_months", metadata,
+    Column("month", Text, primary_key=True),            # YYYY-MM
+    Column("dialogue", Text, primary_key=True),
+    Column("kind", Text, primary_key=True),
+    Column("detail", Text, primary_key=True),
+    Column("count", BigInteger, nullable=False),
+)
+Index("ix_dc_analytics_daily_dialogue", analytics_daily.c.dialogue, analytics_daily.c.day)
+
 human_requests = Table(
     "dc_human_requests", metadata,
     Column("id", Text, primary_key=True),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import time
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
@@ -63,11 +64,18 @@ def create_app(services: "Services", demo_site: Optional[Path] = None, bot_url: 
     async def console_page(request: Request, rest: str) -> response.HTTPResponse:
         return response.redirect("/console")
 
+    @app.on_request
+    async def started(request: Request) -> None:
+        request.ctx.started = time.perf_counter()
+
     @app.on_response
     async def headers(request: Request, answer: response.HTTPResponse) -> None:
         if request.path.startswith(("/console", "/api/")):
             for name, value in CONSOLE_HEADERS.items():
                 answer.headers.setdefault(name, value)
+            began = getattr(request.ctx, "started", None)
+            if began is not None:  # the server's own time, as browsers' developer tools show it
+                answer.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - began) * 1000:.1f}"
 
     def failed(request: Request, exc: Exception) -> response.HTTPResponse:
         status = exc.status_code if isinstance(exc, SanicException) else 500

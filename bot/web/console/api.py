@@ -188,6 +188,7 @@ class Routes:
 
     def __init__(self, blueprint: Blueprint, document: Document) -> None:
         self.blueprint, self.document = blueprint, document
+        self.prefix = blueprint.url_prefix or ""
 
     def __call__(self, method: str, path: str, summary: str, permission: Optional[str] = roles.READ,
                  params: Sequence[Param] = (), body: Optional[Dict[str, Any]] = None,
@@ -219,7 +220,7 @@ class Routes:
             guarded.__name__ = handler.__name__
             self.blueprint.add_route(guarded, re.sub(r"\{(\w+)\}", r"<\1>", path), methods=[method],
                                      name=f"{handler.__name__}_{method.lower()}")
-            self.document.add(method, self.blueprint.url_prefix + path, summary, permission, params, body, answer, content, status, list(codes))
+            self.document.add(method, self.prefix + path, summary, permission, params, body, answer, content, status, list(codes))
             return handler
 
         return register
