@@ -32,6 +32,7 @@ from bot.services.conversation import Conversations
 from bot.services.dialogue_admin import DialogueAdmin
 from bot.services.identify import Identifier
 from bot.services.meeting_chat import MeetingChat
+from bot.services.publish import Folders, Publisher, rasa_loader
 from bot.services.widget import AppearanceFile
 from bot.store.analytics import Analytics
 from bot.store.conversations import ConversationLog
@@ -93,6 +94,14 @@ class Services:
     @functools.cached_property
     def conversation_log(self) -> ConversationLog:
         return ConversationLog(self.database)
+
+    @functools.cached_property
+    def publisher(self) -> Publisher:
+        """Publishes to the Rasa server of these settings (its HTTP API on DYNCHAT_RASA_PORT)."""
+        settings = self.settings
+        folders = Folders(settings.project, settings.dialogues, settings.build, settings.models, settings.var, settings.log)
+        return Publisher(folders, rasa_loader(f"http://127.0.0.1:{self.settings.rasa_port}",
+                                                    self.settings.internal_token))
 
     @functools.cached_property
     def dialogue_admin(self) -> DialogueAdmin:

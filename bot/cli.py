@@ -129,6 +129,28 @@ def cmd_run(args: argparse.Namespace, ctx: Context) -> int:
     return serve.run(ctx.settings, model)
 
 
+def cmd_publish(args: argparse.Namespace, ctx: Context) -> int:
+    """Publish to the running bot: compile, train beside it, load the model while visitors chat."""
+    import time
+
+    publisher = ctx.services.publisher
+    job = publisher.start("dynchat publish")
+    assert job is not None  # a new process runs no other publish
+    bar = _progress_bar("publishing")
+    while job.running:
+        bar(int(job.share * 1000), 1000, job.what)
+        time.sleep(0.3)
+    if sys.stderr.isatty():
+        sys.stderr.write("\n")
+    if job.state == "failed":
+        print(f"dynchat: {job.error}", file=sys.stderr)
+        for problem in job.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    print(f"{job.what} ({', '.join(f'{k} {v:.1f} s' for k, v in job.seconds.items())})")
+    return 0
+
+
 def cmd_graph(args: argparse.Namespace, ctx: Context) -> int:
     from bot.dialogues import graph
     from bot.dialogues.loader import load_dialogues
@@ -506,6 +528,8 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--dialogues", help=DEFAULT_HELP)
     run.add_argument("--model", help="a trained model to serve (default: train from the dialogues)")
     run.set_defaults(run=cmd_run)
+    publish = commands.add_parser("publish", help="put the dialogues live in the running bot without a restart")
+    publish.set_defaults(run=cmd_publish)
     graph = commands.add_parser("graph", help="draw a dialogue's flow")
     graph.add_argument("file", help="a dialogue file")
     graph.add_argument("--format", choices=("mermaid", "svg"), default="mermaid")

@@ -38,6 +38,7 @@ class Settings:
     web_port: int               # the console, its API and the demo site (0: not started)
     demo_site: Path             # the demo site's pages (a missing folder: no demo site)
     secure_cookies: bool        # the console's cookie only over HTTPS (on by itself behind TLS)
+    internal_token: Optional[str]  # between our processes (publishing a model); dynchat run makes one
 
     @property
     def manifest(self) -> Path:
@@ -87,4 +88,5 @@ def from_environment(env: Mapping[str, str]) -> Settings:
         web_port=int(env.get("DYNCHAT_WEB_PORT", "8080")),
         demo_site=path("DYNCHAT_DEMO_SITE", "demo"),
         secure_cookies=env.get("DYNCHAT_SECURE_COOKIES", "").lower() in ("1", "true", "yes"),
+        internal_token=env.get("DYNCHAT_INTERNAL_TOKEN") or None,
     )

@@ -9,6 +9,7 @@ the terminal shows what a person needs.
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -101,6 +102,18 @@ def processes(settings: Settings, model: Path) -> List[Supervised]:
     ]
 
 
+def internal_token(settings: Settings) -> str:
+    """The token our processes share (publishing a model), kept in var/secrets/ (0600) across restarts."""
+    path = settings.var / "secrets" / "internal-token"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(path.parent, 0o700)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as out:
+            out.write(secrets.token_urlsafe(32))
+    return path.read_text().strip()
+
+
 def first_console_user(database: Database) -> Optional[Tuple[str, str]]:
     """With no console user yet, an admin with a new password, to be printed once; else None."""
     from bot.services.accounts import Accounts, new_password
@@ -147,6 +160,7 @@ def run(settings: Settings, model: Path, startup_timeout: float = 300) -> int:
         return 1
 
     env["DYNCHAT_BUILD"] = str(settings.build)
+    env.setdefault("DYNCHAT_INTERNAL_TOKEN", internal_token(settings))
     env[TRACKER_STORE_URL] = settings.database_url
     database = Database(settings.database_url)  # the schema (and the SQLite file's WAL mode) before Rasa opens it
     database.upgrade()

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 import subprocess
+import threading
+import time
 import uuid
 from typing import Iterator
 
@@ -239,3 +241,58 @@ def test_conversations_list_known_and_anonymous_visitors_with_transcripts(bot, c
     expect(rows.first).to_be_visible()
     rows.first.click()
     expect(page.locator(".transcript li").first).to_be_visible()
+
+
+def test_a_broken_dialogue_is_not_published_and_the_bot_goes_on(bot, console, context) -> None:
+    folder = from_environment(bot.env).dialogues
+    (folder / "zz_broken.yml").write_text("dialogue: zz_broken\ncards: []\n", encoding="utf-8")
+    try:
+        page = log_in(context, console, "designer@corp.test", PASSWORDS["designer"])
+        page.locator("#publish").click()
+        expect(page.locator("#publish-status")).to_contain_text("Publish failed", timeout=30_000)
+        expect(page.locator("#publish-status")).to_contain_text("zz_broken.yml")
+        assert bot.texts(uuid.uuid4().hex, "/session_start", {"url": "https://example.com/pricing"})[0] == \
+            "Looking at our plans, there?"
+    finally:
+        (folder / "zz_broken.yml").unlink()
+
+
+def test_publishing_puts_an_edit_live_while_another_visitor_chats_on(bot, console, browser, context) -> None:
+    """The editor test saved a new welcome text; publishing trains beside the running bot and loads it,
+    while a visitor on the pricing page goes on chatting: every turn answered, none lost."""
+    answers: list = []
+    stop = threading.Event()
+
+    def another_visitor() -> None:
+        while not stop.is_set():
+            me = uuid.uuid4().hex
+            began = time.monotonic()
+            first = bot.texts(me, "/session_start", {"url": "https://example.com/pricing"})
+            second = bot.texts(me, "/dc__pricing__size__3")
+            answers.append((first[:1], second[-1:], time.monotonic() - began))
+
+    chatting = threading.Thread(target=another_visitor, daemon=True)
+    page = log_in(context, console, "designer@corp.test", PASSWORDS["designer"])
+    chatting.start()
+    try:
+        began = time.monotonic()
+        page.locator("#publish").click()
+        expect(page.locator("#publish-progress")).to_be_visible()
+        expect(page.locator("#publish-status")).to_contain_text("Live", timeout=600_000)
+        publish_seconds = time.monotonic() - began
+    finally:
+        stop.set()
+        chatting.join(timeout=120)
+    wrong = [(first, second) for first, second, _ in answers
+             if first != ["Looking at our plans, there?"] or second != ["Would you like to talk to sales?"]]
+    assert answers and not wrong, (len(answers), wrong)
+    print(f"publish to live: {publish_seconds:.0f} s; the other visitor's {len(answers)} conversations, "
+          f"slowest {max(seconds for *_, seconds in answers):.1f} s")
+    demo = context.new_page()
+    demo.goto(console.replace("/console", "/"))
+    expect(demo.locator(".launcher")).to_be_visible(timeout=15_000)
+    demo.locator(".launcher").click()
+    expect(demo.locator(".message.bot").first).to_have_text("Hi there! I am the Example Co. helper.", timeout=15_000)
+    assert bot.texts(uuid.uuid4().hex, "/session_start", {"url": "https://example.com/"})[0] == \
+        "Hi there! I am the Example Co. helper."
+    expect(page.locator("#dialogues tr[data-id=welcome] .status")).to_have_text("published")

@@ -388,6 +388,26 @@ def blueprint(services: "Services", version: str = "1") -> Tuple[Blueprint, Docu
         await blocking(services.switches.set_setting, CHAT_ENABLED, enabled, session.user.email)
         return reply({"enabled": enabled})
 
+    publish = obj({"id": STRING, "by": STRING, "state": STRING, "share": NUMBER, "what": STRING, "started_at": NUMBER,
+                   "finished_at": nullable(NUMBER), "error": nullable(STRING), "problems": array(STRING),
+                   "seconds": {"type": "object", "additionalProperties": NUMBER}, "running": BOOLEAN},
+                  ["id", "state", "share", "what", "running"])
+
+    @route("POST", "/publish", "Compile, train in the background and load the new model while visitors chat",
+           permission=roles.DIALOGUES, answer=publish, status=202, errors=[409])
+    async def publish_start(_request: Request, session: "Session") -> response.HTTPResponse:
+        job = services.publisher.start(session.user.email)
+        if job is None:
+            return error(409, "a publish is running: wait for it to finish")
+        return reply(job.as_json(), status=202)
+
+    @route("GET", "/publish", "The running or last publish, and the ones before it",
+           answer=obj({"current": nullable(publish), "history": array(publish)}, ["current", "history"]))
+    async def publish_status(_request: Request, _session: "Session") -> response.HTTPResponse:
+        current = services.publisher.current
+        return reply({"current": current.as_json() if current else None,
+                      "history": [job.as_json() for job in services.publisher.history]})
+
     # --- meetings ---
     meeting_filters = [
         Param("status", {"type": "string", "enum": [s.value for s in MeetingStatus]}),

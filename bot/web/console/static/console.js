@@ -131,7 +131,7 @@ async function dialoguesPage(main, rest) {
     } });
   main.replaceChildren(
     h("div", { class: "toolbar" }, h("h2", {}, "Dialogues"), h("span", { class: "spacer" }),
-      h("label", { class: "switch" }, chat, "Chat on for visitors")),
+      h("label", { class: "switch" }, chat, "Chat on for visitors"), publishControl()),
     h("table", { id: "dialogues" },
       h("thead", {}, h("tr", {}, ["Dialogue", "Priority", "Locale", "Status", "Problems", "Last change", ""].map((t) => h("th", {}, t)))),
       h("tbody", {}, data.dialogues.map((d) => h("tr", { class: "clickable", "data-id": d.id,
@@ -140,6 +140,30 @@ async function dialoguesPage(main, rest) {
         h("td", {}, d.priority ?? "–"), h("td", {}, d.locales.join(", ") || "–"), h("td", {}, status(d.status)),
         h("td", { class: d.problems ? "error" : "" }, d.problems || "–"), h("td", {}, when(d.changed_at)),
         h("td", {}, pauseButton(d)))))));
+}
+
+// Publish: compile, train in the background, load into the running bot; the bar follows GET /api/publish.
+function publishControl() {
+  const bar = h("progress", { id: "publish-progress", max: 1, value: 0, hidden: true });
+  const message = h("span", { id: "publish-status", class: "muted", role: "status" });
+  const button = h("button", { class: "primary", id: "publish", hidden: !can("dialogues"), onclick: async () => {
+    try { await api("POST", "/publish"); } catch (error) { message.textContent = error.message; return; }
+    follow(true);
+  } }, "Publish");
+  async function follow(watching = false) {
+    const { current } = await api("GET", "/publish");
+    if (!current) return;
+    bar.hidden = !current.running;
+    bar.value = current.share;
+    button.disabled = current.running;
+    message.className = current.state === "failed" ? "error" : "muted";
+    message.textContent = current.state === "failed" ? `Publish failed: ${current.error}` + (current.problems.length ? " " + current.problems.join("; ") : "")
+      : current.running ? current.what : current.state === "live" ? `Live (${when(current.finished_at)}).` : current.what;
+    if (current.running) setTimeout(() => { if (document.body.contains(bar)) follow(true); }, 1000);
+    else if (watching && current.state === "live") render();  // the statuses changed: show them
+  }
+  follow();
+  return h("span", { class: "publish" }, bar, message, button);
 }
 
 function pauseButton(dialogue) {
@@ -198,7 +222,7 @@ async function dialogueEditor(main, id) {
   source.addEventListener("scroll", () => { gutter.scrollTop = source.scrollTop; });
   main.replaceChildren(
     h("div", { class: "toolbar" }, h("a", { href: "#/dialogues" }, "← Dialogues"), h("h2", {}, data.id), status(data.status),
-      h("span", { class: "spacer" }), saved, save),
+      h("span", { class: "spacer" }), saved, save, publishControl()),
     h("div", { class: "editor" },
       h("div", {}, h("div", { class: "code" }, gutter, source), problems),
       h("div", { class: "graph" }, h("h3", {}, "Flow"), data.graph
