@@ -76,6 +76,7 @@ bench: install $(WIDGET) $(CHROMIUM)
 	$(BIN)/python bench/bench_meetings.py
 	$(BIN)/python bench/bench_widget.py
 	$(BIN)/python bench/bench_console.py
+	$(BIN)/python bench/bench_publish.py
 
 clean:
 	rm -rf build models .rasa .pytest_cache
