@@ -166,7 +166,7 @@ class Services:
 
     @functools.cached_property
     def meeting_chat(self) -> MeetingChat:
-        return MeetingChat(self.meetings, self.routing, self.calendars, self.settings.public_url, self.clock)
+        return MeetingChat(self.meetings, self.routing, self.calendars, self.switches, self.settings.public_url, self.clock)
 
     # --- blocking work from async code -----------------------------------------------
     async def run_blocking(self, function: Callable[..., T], *args: Any) -> T:

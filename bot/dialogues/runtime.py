@@ -11,7 +11,7 @@ import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Collection, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from bot.core import naming
 from bot.core.diagnostics import Pos
@@ -241,7 +241,7 @@ def _go_on(dialogue: Dialogue, card: Card, slots: Mapping[str, Any], decision: D
 
 
 def step(entry: Entry, dialogues: Mapping[str, Dialogue], slots: Mapping[str, Any],
-         meetings: bool = False) -> Decision:
+         meetings: bool = False, blocked_domains: Collection[str] = ()) -> Decision:
     """Do the work of the card being entered and say where the flow goes next."""
     decision = Decision()
     dialogue = dialogues[entry.dialogue or ""]
@@ -249,7 +249,7 @@ def step(entry: Entry, dialogues: Mapping[str, Dialogue], slots: Mapping[str, An
         return _finish(dialogue, slots, decision)
     card = dialogue.cards[entry.card]
     if entry.kind == "captured" and isinstance(card, CaptureCard):
-        return _captured(dialogue, card, slots, decision)
+        return _captured(dialogue, card, slots, decision, blocked_domains)
     if isinstance(card, BranchCard):
         facts = facts_from_slots(slots)
         arm = next(a for a in card.arms if a.condition is None or conditions.evaluate(a.condition, facts))
@@ -297,14 +297,18 @@ def invalid_response(dialogue: Dialogue, card: CaptureCard) -> str:
     return f"utter_dc_invalid_{card.capture}"
 
 
-def _captured(dialogue: Dialogue, card: CaptureCard, slots: Mapping[str, Any], decision: Decision) -> Decision:
+def _captured(dialogue: Dialogue, card: CaptureCard, slots: Mapping[str, Any], decision: Decision,
+              blocked_domains: Collection[str] = ()) -> Decision:
     """After a capture form: keep the normalised answer and go on, or say why and ask again."""
     slot = naming.field_slot(card.slot_field)
     value = validate_capture(card.capture, slots.get(slot))
-    decision.slots[slot] = value
-    if value is None:
-        decision.responses.append(invalid_response(dialogue, card))
+    blocked = card.capture == "email" and value is not None and blocked_domain(value, blocked_domains)
+    decision.slots[slot] = None if blocked else value
+    if value is None or blocked:
+        decision.responses.append(BLOCKED_EMAIL if blocked else invalid_response(dialogue, card))
         decision.goto = naming.goto_value(dialogue.id, card.id, phase="ask")
+        if blocked:
+            decision.log.append(f"capture '{card.id}': an email at a blocked domain was refused")
         return decision
     decision.events.append(("captured", {"dialogue": dialogue.id, "field": card.slot_field, "value": value}))
     return _go_on(dialogue, card, {**slots, slot: value}, decision)
@@ -312,6 +316,18 @@ def _captured(dialogue: Dialogue, card: CaptureCard, slots: Mapping[str, Any], d
 
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+"
                     r"@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+
+
+BLOCKED_EMAIL = "utter_dc_blocked_email"
+
+
+def blocked_domain(email: str, blocked: Collection[str]) -> Optional[str]:
+    """The blocked domain an email address is at (the domain itself or one of its subdomains), or None."""
+    domain = email.rsplit("@", 1)[-1].lower()
+    for entry in blocked:
+        if domain == entry or domain.endswith("." + entry):
+            return entry
+    return None
 
 
 def validate_capture(kind: str, raw: Any) -> Optional[str]:

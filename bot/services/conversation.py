@@ -52,7 +52,9 @@ class Conversations:
         if entry.kind == "start":
             decision = self._start(dialogues, turn)
         else:
-            decision = runtime.step(entry, dialogues, turn.slots, meetings=self.routing.current() is not None)
+            blocked = self.switches.blocked_email_domains() if entry.kind == "captured" else ()
+            decision = runtime.step(entry, dialogues, turn.slots, meetings=self.routing.current() is not None,
+                                    blocked_domains=blocked)
             runtime.note_engagement(decision, entry.dialogue, turn.slots,
                                     responded=turn.latest_intent != naming.START_INTENT)
             typed = decision.slots.get(naming.field_slot("person.email")) if entry.kind == "captured" else None

@@ -18,11 +18,12 @@ from bot.core import naming
 from bot.core.agents import Agent, Routing, RoutingSpec
 from bot.core.dialogue import Dialogue, MeetingCard
 from bot.core.meetings import ACTIVE, BookingRequest
-from bot.dialogues.runtime import facts_from_slots, validate_capture
+from bot.dialogues.runtime import BLOCKED_EMAIL, blocked_domain, facts_from_slots, validate_capture
 from bot.routing.agents import RoutingFile
 from bot.routing.availability import describe, free_slots
 from bot.services import meetings as service
 from bot.store.meetings import Meetings
+from bot.store.switches import Switches
 
 logger = logging.getLogger(__name__)
 
@@ -64,9 +65,10 @@ def free_times(store: Meetings, calendars: Calendars, agents: Sequence[Agent], m
 class MeetingChat:
     """The meeting card's turns, over the meetings store, the routing file and the agents' calendars."""
 
-    def __init__(self, store: Meetings, routing: RoutingFile, calendars: Calendars, public_url: str,
+    def __init__(self, store: Meetings, routing: RoutingFile, calendars: Calendars, switches: Switches, public_url: str,
                  clock: Callable[[], float] = time.time) -> None:
         self.store, self.routing, self.calendars, self.public_url = store, routing, calendars, public_url
+        self.switches = switches
         self.clock = clock
 
     def _propose(self, reply: MeetingReply, routing: Routing, card: MeetingCard, offset: int, zone: str,
@@ -132,9 +134,12 @@ class MeetingChat:
             reply.slots.update({naming.Slot.RESCHEDULING: None, naming.Slot.CHOSEN_TIME: None})
             return reply
         email = validate_capture("email", slots.get(naming.field_slot("person.email")) or "")
+        if email is not None and after_email_form and blocked_domain(email, self.switches.blocked_email_domains()):
+            reply.messages.append((BLOCKED_EMAIL, {}))
+            email = None
+        elif email is None and after_email_form:
+            reply.messages.append(("utter_dc_invalid_email", {}))
         if email is None:
-            if after_email_form:
-                reply.messages.append(("utter_dc_invalid_email", {}))
             reply.slots[naming.field_slot("person.email")] = None
             reply.ask_email = True
             return reply

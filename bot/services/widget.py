@@ -15,6 +15,8 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
+import yaml
+
 from bot.core import naming
 from bot.core.appearance import POSITIONS, Appearance
 from bot.core.diagnostics import Diagnostic
@@ -77,6 +79,45 @@ def _check(key: str, value: Any) -> Optional[str]:
     if key == "position":
         return None if value in POSITIONS else f"'position' must be one of: {', '.join(POSITIONS)}"
     return None if isinstance(value, str) and 0 < len(value) <= 80 else f"'{key}' must be a text of up to 80 characters"
+
+
+def appearance_from(values: Mapping[str, Any]) -> Tuple[Optional[Appearance], Dict[str, str]]:
+    """An appearance from the console's form (every setting checked as in the file), or the problems by setting."""
+    known = {f.name for f in fields(Appearance)}
+    problems = {str(key): f"unknown setting '{key}'" for key in values if key not in known}
+    for key, value in values.items():
+        if key in known:
+            problem = _check(str(key), value)
+            if problem:
+                problems[str(key)] = problem
+    if problems:
+        return None, problems
+    return replace(Appearance(), **{str(k): v for k, v in values.items()}), {}
+
+
+_DOMAIN = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+def clean_domains(values: Any, limit: int = 1000) -> Tuple[List[str], List[str]]:
+    """Domains as the console's lists keep them (lower-case, sorted, each once), or what is wrong with them."""
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        return [], ["a list of domains such as example.com"]
+    if len(values) > limit:
+        return [], [f"at most {limit} domains"]
+    cleaned = sorted({v.strip().lower().lstrip("@").removeprefix("www.") for v in values if v.strip()})
+    wrong = [v for v in cleaned if not _DOMAIN.match(v)]
+    return ([], [f"'{v}' is not a domain such as example.com" for v in wrong[:20]]) if wrong else (cleaned, [])
+
+
+APPEARANCE_HEADER = """# The chat widget on your site: how it looks and behaves. A change shows after a page reload
+# (no retraining). Every key is optional. Edited by the console's Configuration tab; edits by hand work too.
+"""
+
+
+def appearance_yaml(appearance: Appearance) -> str:
+    """The widget file for an appearance (settings left at their defaults are written too: one place to read)."""
+    values = {key: value for key, value in appearance.to_json().items() if value is not None}
+    return APPEARANCE_HEADER + yaml.safe_dump(values, sort_keys=False, allow_unicode=True)
 
 
 class AppearanceFile:

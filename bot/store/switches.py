@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Dict, FrozenSet, Mapping, Optional, TypeVar
+from typing import Any, Dict, FrozenSet, List, Mapping, Optional, TypeVar
 
 from sqlalchemy import select
 
@@ -15,6 +15,8 @@ from bot.store.database import Database, insert_for
 from bot.store.schema import console_settings, dialogue_states
 
 CHAT_ENABLED = "chat_enabled"
+BLOCKED_EMAIL_DOMAINS = "blocked_email_domains"
+ALLOWED_DOMAINS = "allowed_domains"
 T = TypeVar("T")
 
 
@@ -55,6 +57,14 @@ class Switches:
 
     def chat_enabled(self) -> bool:
         return bool(self.setting(CHAT_ENABLED, True))
+
+    def blocked_email_domains(self) -> List[str]:
+        """Domains whose email addresses a capture refuses (free mail, competitors), lower-case."""
+        return [str(d) for d in self.setting(BLOCKED_EMAIL_DOMAINS, []) or []]
+
+    def allowed_domains(self) -> List[str]:
+        """Sites that may embed the widget ("example.com" also allows its subdomains); empty: any site."""
+        return [str(d) for d in self.setting(ALLOWED_DOMAINS, []) or []]
 
     def offered(self, dialogues: Mapping[str, T]) -> Dict[str, T]:
         """The dialogues a new visit may be shown: none while the chat is off, never a paused one."""

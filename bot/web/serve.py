@@ -23,7 +23,9 @@ import yaml
 
 from bot.config import Settings
 from bot.files import log_tail
+from bot.services.accounts import Accounts, new_password
 from bot.store.database import Database
+from bot.store.users import UserStore
 
 
 @dataclass
@@ -116,9 +118,6 @@ def internal_token(settings: Settings) -> str:
 
 def first_console_user(database: Database) -> Optional[Tuple[str, str]]:
     """With no console user yet, an admin with a new password, to be printed once; else None."""
-    from bot.services.accounts import Accounts, new_password
-    from bot.store.users import UserStore
-
     store = UserStore(database)
     if store.count():
         return None

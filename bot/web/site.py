@@ -9,21 +9,21 @@ run time.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import time
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 from sanic import Sanic, response
 from sanic.exceptions import SanicException
 from sanic.request import Request
 
+from bot import app
+from bot.services.widget import appearance_from
 from bot.web import demo
 from bot.web.console import api
-
-if TYPE_CHECKING:
-    from bot.app import Services
 
 logger = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "console" / "static"
@@ -36,39 +36,72 @@ CONSOLE_HEADERS = {
 }
 
 
-def create_app(services: "Services", demo_site: Optional[Path] = None, bot_url: str = "",
-               bundle: Optional[Path] = None) -> Sanic:
-    app = Sanic(f"dynchat_web_{uuid.uuid4().hex[:8]}", configure_logging=False)
-    app.config.REQUEST_MAX_SIZE = 2 * 1024 * 1024
-    app.ctx.services = services
-    api_blueprint, _document = api.blueprint(services)
-    app.blueprint(api_blueprint)
+PREVIEW_MESSAGES = [
+    {"from": "bot", "text": "Hi there! Looking at our plans?"},
+    {"from": "bot", "text": "How large is your team?", "buttons": [{"title": "1-50", "payload": "/a"},
+                                                                   {"title": "51-1000", "payload": "/b"}]},
+]
+PREVIEW_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Widget preview</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<script type="application/json" id="dynamic-chat-preview">{{DATA}}</script></head>
+<body style="margin:0;background:#f1f3f4"><script src="/console/widget.js" async></script></body></html>"""
+# the widget styles its shadow root with <style> elements and shows avatars from https URLs
+PREVIEW_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' https: data:; "
+                  "font-src 'self' https:; frame-ancestors 'self'; base-uri 'none'; form-action 'none'")
 
-    @app.get("/_web/health")
+
+def create_app(services: app.Services, demo_site: Optional[Path] = None, bot_url: str = "",
+               bundle: Optional[Path] = None) -> Sanic:
+    web = Sanic(f"dynchat_web_{uuid.uuid4().hex[:8]}", configure_logging=False)
+    web.config.REQUEST_MAX_SIZE = 2 * 1024 * 1024
+    web.ctx.services = services
+    api_blueprint, _document = api.blueprint(services)
+    web.blueprint(api_blueprint)
+
+    @web.get("/_web/health")
     async def health(_request: Request) -> response.HTTPResponse:
         return response.json({"ok": True})
 
-    @app.get("/console")
+    @web.get("/console")
     async def console(_request: Request) -> response.HTTPResponse:
         return await response.file(str(STATIC / "index.html"), mime_type="text/html; charset=utf-8",
                                    headers={"Cache-Control": "no-store"})
 
-    @app.get("/console/static/<name>")
+    @web.get("/console/static/<name>")
     async def static(_request: Request, name: str) -> response.HTTPResponse:
         path = STATIC / name
         if "/" in name or name.startswith(".") or path.suffix not in STATIC_TYPES or not path.is_file():
             return response.text("not found", status=404)
         return await response.file(str(path), mime_type=STATIC_TYPES[path.suffix])
 
-    @app.get("/console/<rest:path>")
+    @web.get("/console/widget.js")
+    async def preview_bundle(_request: Request) -> response.HTTPResponse:
+        if not services.settings.widget_bundle.is_file():
+            return response.text("the widget is not built (make builds it from widget/src)", status=404)
+        return await response.file(str(services.settings.widget_bundle), mime_type="application/javascript; charset=utf-8")
+
+    @web.get("/console/preview")
+    async def preview(request: Request) -> response.HTTPResponse:
+        """The real widget, open, with the settings the Configuration form holds (not yet saved): no network."""
+        try:
+            asked = json.loads(request.args.get("settings") or "{}")
+        except ValueError:
+            asked = {}
+        appearance, _problems = appearance_from(asked if isinstance(asked, dict) else {})
+        data = {"config": (appearance or services.appearance.current()).to_json(), "messages": PREVIEW_MESSAGES}
+        page = PREVIEW_PAGE.replace("{{DATA}}", json.dumps(data).replace("<", "\\u003c"))
+        return response.html(page, headers={"Content-Security-Policy": PREVIEW_POLICY, "X-Frame-Options": "SAMEORIGIN",
+                                            "Cache-Control": "no-store"})
+
+    @web.get("/console/<rest:path>")
     async def console_page(request: Request, rest: str) -> response.HTTPResponse:
         return response.redirect("/console")
 
-    @app.on_request
+    @web.on_request
     async def started(request: Request) -> None:
         request.ctx.started = time.perf_counter()
 
-    @app.on_response
+    @web.on_response
     async def headers(request: Request, answer: response.HTTPResponse) -> None:
         if request.path.startswith(("/console", "/api/")):
             for name, value in CONSOLE_HEADERS.items():
@@ -87,19 +120,17 @@ def create_app(services: "Services", demo_site: Optional[Path] = None, bot_url: 
             return response.json({"error": message}, status=status)
         return response.text(message, status=status)
 
-    app.error_handler.add(Exception, failed)
+    web.error_handler.add(Exception, failed)
     if demo_site is not None and demo_site.is_dir() and bundle is not None:
-        demo.add_routes(app, demo_site, bot_url, bundle)
-    return app
+        demo.add_routes(web, demo_site, bot_url, bundle)
+    return web
 
 
 def main() -> None:
-    from bot.app import services as process_services
-
     parser = argparse.ArgumentParser(description="The console, its API and the demo site")
     parser.add_argument("--no-demo", action="store_true", help="serve the console only")
     args = parser.parse_args()
-    services = process_services()
+    services = app.services()
     settings = services.settings
     create_app(services, None if args.no_demo else settings.demo_site, settings.public_url,
                settings.widget_bundle).run(host=settings.host, port=settings.web_port, access_log=False, workers=1)

@@ -35,6 +35,9 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[e2e_support.Bot]:
     for source in (ROOT / "data" / "dialogues").glob("*.yml"):  # a copy: the console edits these
         (dialogues / source.name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
     env = e2e_support.environment(folder, dialogues)
+    widget = folder / "widget.yml"  # the console edits it: a copy
+    widget.write_text((ROOT / "data" / "widget.yml").read_text(encoding="utf-8"), encoding="utf-8")
+    env["DYNCHAT_WIDGET"] = str(widget)
     env.pop("DYNCHAT_AGENTS")  # the shipped agents: meetings are booked in the chat
     env["DYNCHAT_WEB_PORT"] = str(e2e_support.free_port())
     running = e2e_support.start(env)
@@ -241,6 +244,41 @@ def test_conversations_list_known_and_anonymous_visitors_with_transcripts(bot, c
     expect(rows.first).to_be_visible()
     rows.first.click()
     expect(page.locator(".transcript li").first).to_be_visible()
+
+
+def test_a_configuration_change_shows_in_the_preview_then_in_the_widget(bot, console, context) -> None:
+    page = log_in(context, console, "designer@corp.test", PASSWORDS["designer"])
+    page.locator("a[data-tab=configuration]").click()
+    expect(page.locator("#snippet")).to_contain_text(f"{bot.base}/widget.js")
+    page.fill("#cfg-bot_name", "Ada")
+    page.fill("#cfg-header_label", "Ask me anything")
+    preview = page.frame_locator("#preview")
+    expect(preview.locator(".name")).to_have_text("Ada", timeout=10_000)  # the real widget, not yet saved
+    page.locator("#save-appearance").click()
+    expect(page.locator("#appearance-saved")).to_have_text("Saved: visitors see it on their next page load.")
+    page.screenshot(path=str(SCREENSHOTS / "console-configuration.png"), full_page=True)
+    site = context.new_page()
+    site.goto(console.replace("/console", "/pricing"))
+    expect(site.locator(".launcher")).to_be_visible(timeout=15_000)
+    site.locator(".launcher").click()
+    expect(site.locator(".panel .name")).to_have_text("Ada")
+    expect(site.locator(".panel .label")).to_have_text("Ask me anything")
+
+
+def test_an_email_at_a_blocked_domain_is_refused_in_the_chat(bot, console, context) -> None:
+    page = log_in(context, console, "designer@corp.test", PASSWORDS["designer"])
+    page.locator("a[data-tab=configuration]").click()
+    page.fill("#blocked-domains", "gmail.com\nHotmail.com")
+    page.locator("#save-domains").click()
+    expect(page.locator("#domains-saved")).to_have_text("Saved: in effect at once.")
+    expect(page.locator("#blocked-domains")).to_have_value("gmail.com\nhotmail.com")
+    me = chat(bot, "/dc__pricing__size__3", "Yes")
+    assert bot.texts(me, "pat@gmail.com") == [
+        "Sorry, we can't take addresses at that domain here. Please use your work email.", "What is your work email?"]
+    assert bot.texts(me, "pat@example.com") == ["And a phone number where sales can reach you?"]
+    page.fill("#blocked-domains", "")
+    page.locator("#save-domains").click()
+    expect(page.locator("#domains-saved")).to_have_text("Saved: in effect at once.")
 
 
 def test_a_broken_dialogue_is_not_published_and_the_bot_goes_on(bot, console, context) -> None:

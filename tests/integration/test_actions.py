@@ -97,3 +97,16 @@ def test_the_action_sends_exactly_what_the_file_says(services: Services, case: P
 def test_there_is_a_case_for_every_action() -> None:
     covered = {yaml.safe_load(case.read_text(encoding="utf-8"))["action"] for case in CASES}
     assert covered == set(ACTIONS)
+
+
+def test_an_email_at_a_blocked_domain_is_refused_politely_and_asked_again(services: Services) -> None:
+    case = yaml.safe_load((FIXTURES / "trackers" / "step_after_a_capture.yml").read_text(encoding="utf-8"))
+    services.switches.set_setting("blocked_email_domains", ["bigcorp.com"])
+    try:
+        sent = run(services, case["action"], case["tracker"])
+    finally:
+        services.switches.set_setting("blocked_email_domains", [])
+    assert sent["messages"] == [{"response": "utter_dc_blocked_email", "template": "utter_dc_blocked_email"}]
+    assert {"event": "slot", "name": "person_email", "value": None} in sent["events"]
+    assert {"event": "slot", "name": "dc_goto", "value": "shop__email__ask"} in sent["events"]
+    assert run(services, case["action"], case["tracker"]) == case["expect"]  # unblocked: taken as before

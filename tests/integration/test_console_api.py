@@ -197,3 +197,37 @@ def test_bad_query_values_are_400_and_unknown_paths_404_in_json(web: Web) -> Non
 def test_a_malformed_cookie_header_is_no_session_not_an_error(web: Web) -> None:
     answer = requests.get(web.base + "/api/session", headers={"Cookie": "*=1; dc_console; ;=;"})
     assert answer.status_code == 401 and answer.json() == {"error": "log in first"}
+
+
+def test_the_widget_look_is_checked_then_written_for_the_next_page_load(web: Web) -> None:
+    designer = web.login("designer")
+    shown = designer.get(web.base + "/api/configuration").json()
+    assert shown["snippet"].endswith('/widget.js" async></script>') and shown["appearance"]["bot_name"] == "Dyna"
+    wrong = designer.put(web.base + "/api/configuration/appearance",
+                         json={**shown["appearance"], "primary_color": "red", "position": "top"})
+    assert wrong.status_code == 400 and "primary_color" in wrong.json()["error"] and "position" in wrong.json()["error"]
+    changed = designer.put(web.base + "/api/configuration/appearance", json={**shown["appearance"], "bot_name": "Ada"})
+    assert changed.status_code == 200 and changed.json()["appearance"]["bot_name"] == "Ada"
+    assert "bot_name: Ada" in Path(web.env["DYNCHAT_WIDGET"]).read_text()
+    assert web.services.appearance.current().bot_name == "Ada"  # what the Rasa server hands the widget
+    assert web.login("viewer").put(web.base + "/api/configuration/appearance", json={"bot_name": "X"}).status_code == 403
+
+
+def test_domains_are_cleaned_and_a_wrong_one_is_refused(web: Web) -> None:
+    designer = web.login("designer")
+    saved = designer.put(web.base + "/api/configuration/domains",
+                         json={"blocked_email_domains": ["Gmail.com", "@hotmail.com", "gmail.com"], "allowed_domains": []})
+    assert saved.json()["blocked_email_domains"] == ["gmail.com", "hotmail.com"]
+    assert web.services.switches.blocked_email_domains() == ["gmail.com", "hotmail.com"]
+    wrong = designer.put(web.base + "/api/configuration/domains", json={"allowed_domains": ["not a domain", "<b>"]})
+    assert wrong.status_code == 400 and "not a domain" in wrong.json()["error"]
+    designer.put(web.base + "/api/configuration/domains", json={"blocked_email_domains": []})
+
+
+def test_the_preview_is_the_real_widget_with_unsaved_settings_and_no_script_injection(web: Web) -> None:
+    client = web.login("viewer")
+    settings = '{"bot_name": "</script><script>alert(1)</script>", "primary_color": "#00aa00"}'
+    page = client.get(web.base + "/console/preview", params={"settings": settings})
+    assert page.status_code == 200 and "frame-ancestors 'self'" in page.headers["Content-Security-Policy"]
+    assert "<script>alert(1)" not in page.text and "\\u003c/script>" in page.text
+    assert '"primary_color": "#00aa00"' in page.text

@@ -168,6 +168,7 @@ function send(payload, shown) {
   ui.disableOpenButtons();
   ui.expect("text");
   ui.addVisitor(shown);
+  if (state.preview) return;  // the console's preview talks to nobody
   remember({ from: "visitor", text: shown });
   utter({ message: payload, session_id: sessionId() });
 }
@@ -183,10 +184,32 @@ function startDialogue(extra) {
 function restart() {
   if (local) local.removeItem(TRANSCRIPT + sessionId());
   state.ui.clear();
+  if (state.preview) return;
   utter({ message: "/restart", session_id: sessionId(), metadata: metadata() });
 }
 
+// The console's live preview: a page that carries the settings to show (a JSON script element, not code)
+// gets the widget open with a sample exchange, and nothing is sent anywhere.
+function previewSettings() {
+  const element = document.getElementById("dynamic-chat-preview");
+  if (!element) return null;
+  try { return JSON.parse(element.textContent || "{}"); } catch (error) { return {}; }
+}
+
 async function boot() {
+  const preview = previewSettings();
+  if (preview) {
+    state.preview = true;
+    state.config = Object.assign({}, preview.config || {}, { enabled: true });
+    state.plan = { dialogue: null, triggers: {}, continuing: false };
+    const ui = ensureUi();
+    ui.open();
+    for (const message of preview.messages || []) {
+      if (message.from === "visitor") ui.addVisitor(String(message.text || ""));
+      else ui.addBot({ text: String(message.text || ""), buttons: message.buttons || [] }, false);
+    }
+    return;
+  }
   // one request answers both questions: how the widget looks, and what this page starts (if anything)
   const plan = await getJson("/widget/visit", { session_id: sessionId(), metadata: metadata() });
   state.config = plan.config || {};

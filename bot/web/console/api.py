@@ -11,11 +11,13 @@ declarations (`GET /api/openapi.json`).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime
 import functools
 import hmac
 import io
 import json
+import logging
 import re
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, List, Optional, Sequence, Tuple
 from urllib.parse import urlsplit
@@ -25,12 +27,14 @@ from sanic.request import Request
 
 from bot.core import roles
 from bot.core.analytics import KINDS, csv_rows
+from bot.core.appearance import Appearance
 from bot.core.meetings import ACTIVE, MeetingStatus
 from bot.core.transcript import transcript
 from bot.services import meetings as meeting_service
 from bot.services.accounts import AccountError
 from bot.services.charts import analytics_chart
-from bot.services.dialogue_admin import problem_json
+from bot.services.dialogue_admin import problem_json, write_atomically
+from bot.services.widget import appearance_from, appearance_yaml, clean_domains, parse_appearance
 from bot.store.switches import CHAT_ENABLED
 from bot.web.console.openapi import (
     BOOLEAN,
@@ -49,6 +53,8 @@ if TYPE_CHECKING:
     from bot.core.meetings import Meeting
     from bot.store.users import Session
 
+logger = logging.getLogger(__name__)
+APPEARANCE_FIELDS = [f.name for f in dataclasses.fields(Appearance)]
 COOKIE = "dc_console"
 CSRF_HEADER = "X-CSRF-Token"
 MAX_BODY = 512 * 1024
@@ -407,6 +413,48 @@ def blueprint(services: "Services", version: str = "1") -> Tuple[Blueprint, Docu
         current = services.publisher.current
         return reply({"current": current.as_json() if current else None,
                       "history": [job.as_json() for job in services.publisher.history]})
+
+    # --- configuration ---
+    appearance_schema = obj({f: {} for f in APPEARANCE_FIELDS})
+    configuration = obj({"appearance": appearance_schema, "problems": array(STRING), "blocked_email_domains": array(STRING),
+                         "allowed_domains": array(STRING), "snippet": STRING},
+                        ["appearance", "blocked_email_domains", "allowed_domains", "snippet"])
+
+    def configuration_now() -> Dict[str, Any]:
+        file = services.settings.widget
+        problems = [str(p) for p in parse_appearance(file.read_text(encoding="utf-8"), file.name)[1]] if file.exists() else []
+        return {"appearance": services.appearance.current().to_json(), "problems": problems,
+                "blocked_email_domains": services.switches.blocked_email_domains(),
+                "allowed_domains": services.switches.allowed_domains(),
+                "snippet": f'<script src="{services.settings.public_url.rstrip("/")}/widget.js" async></script>'}
+
+    @route("GET", "/configuration", "The widget's look, the blocked email domains, the sites that may embed it, "
+                                    "and the snippet to install", answer=configuration)
+    async def configuration_get(_request: Request, _session: "Session") -> response.HTTPResponse:
+        return reply(await blocking(configuration_now))
+
+    @route("PUT", "/configuration/appearance", "Change the widget's look (shown after a page reload, no retrain)",
+           permission=roles.CONFIGURATION, body=appearance_schema, answer=configuration)
+    async def configuration_appearance(request: Request, session: "Session") -> response.HTTPResponse:
+        appearance, problems = appearance_from(body(request))
+        if appearance is None:
+            return error(400, "; ".join(f"{key}: {why}" for key, why in sorted(problems.items())))
+        await blocking(write_atomically, services.settings.widget, appearance_yaml(appearance))
+        logger.info("widget appearance changed by %s", session.user.email)
+        return reply(await blocking(configuration_now))
+
+    @route("PUT", "/configuration/domains", "The blocked email domains and the sites that may embed the widget",
+           permission=roles.CONFIGURATION,
+           body=obj({"blocked_email_domains": array(STRING), "allowed_domains": array(STRING)}), answer=configuration)
+    async def configuration_domains(request: Request, session: "Session") -> response.HTTPResponse:
+        data = body(request)
+        for key in ("blocked_email_domains", "allowed_domains"):
+            if key in data:
+                cleaned, problems = clean_domains(data[key])
+                if problems:
+                    return error(400, f"{key}: {'; '.join(problems)}")
+                await blocking(services.switches.set_setting, key, cleaned, session.user.email)
+        return reply(await blocking(configuration_now))
 
     # --- meetings ---
     meeting_filters = [

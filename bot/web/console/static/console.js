@@ -3,7 +3,7 @@
 "use strict";
 
 const TABS = [
-  ["dialogues", "Dialogues"], ["meetings", "Meetings"], ["routing", "Routing"],
+  ["dialogues", "Dialogues"], ["configuration", "Configuration"], ["meetings", "Meetings"], ["routing", "Routing"],
   ["analytics", "Analytics"], ["conversations", "Conversations"], ["requests", "Requests"],
 ];
 const MEASURES = [
@@ -231,6 +231,88 @@ async function dialogueEditor(main, id) {
   showProblems(data.problems);
 }
 
+// --- Configuration ----------------------------------------------------------------------
+const APPEARANCE = [
+  ["bot_name", "Bot name", "text"], ["header_label", "Header label", "text"], ["avatar", "Avatar (https URL)", "url"],
+  ["primary_color", "Colour", "color"], ["font_family", "Font", "text"],
+  ["position", "Position", ["bottom-right", "bottom-left"]], ["padding", "Distance from the corner (px)", "number"],
+  ["launcher_icon", "Launcher icon (chat, an emoji, or an https URL)", "text"],
+  ["response_delay_ms", "Typing delay before each message (ms)", "number"], ["sound", "Sound for new messages", "checkbox"],
+  ["privacy_url", "Privacy link (https URL)", "url"], ["open_on_trigger", "Open the chat when a dialogue starts", "checkbox"],
+  ["enabled", "Widget on", "checkbox"],
+];
+
+async function configurationPage(main) {
+  const data = await api("GET", "/configuration");
+  const editable = can("configuration");
+  const inputs = {};
+  const frame = h("iframe", { id: "preview", title: "Widget preview", class: "preview" });
+  const values = () => {
+    const result = {};
+    for (const [key, , kind] of APPEARANCE) {
+      const input = inputs[key];
+      if (kind === "checkbox") result[key] = input.checked;
+      else if (kind === "number") result[key] = Number(input.value);
+      else result[key] = input.value.trim() === "" && (key === "avatar" || key === "privacy_url") ? null : input.value;
+    }
+    return result;
+  };
+  let timer = null;
+  const refresh = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => { frame.src = "/console/preview?settings=" + encodeURIComponent(JSON.stringify(values())); }, 250);
+  };
+  const fields = APPEARANCE.map(([key, label, kind]) => {
+    const value = data.appearance[key];
+    let input;
+    if (Array.isArray(kind)) input = h("select", { id: "cfg-" + key }, kind.map((o) => h("option", { value: o, selected: o === value }, o)));
+    else input = h("input", { id: "cfg-" + key, type: kind, checked: kind === "checkbox" && value ? true : null,
+      value: kind === "checkbox" ? null : (value ?? "") });
+    input.disabled = !editable;
+    input.addEventListener("input", refresh);
+    input.addEventListener("change", refresh);
+    inputs[key] = input;
+    return h("label", { class: "field" + (kind === "checkbox" ? " check" : "") }, h("span", {}, label), input);
+  });
+  const saved = h("p", { id: "appearance-saved", role: "status" });
+  const saveLook = h("button", { class: "primary", id: "save-appearance", hidden: !editable, onclick: async () => {
+    try {
+      await api("PUT", "/configuration/appearance", values());
+      saved.className = "ok"; saved.textContent = "Saved: visitors see it on their next page load.";
+    } catch (error) { saved.className = "error"; saved.textContent = error.message; }
+  } }, "Save the look");
+  const list = (id, items) => h("textarea", { id, rows: 6, readonly: !editable, placeholder: "one domain per line" }, items.join("\n"));
+  const blocked = list("blocked-domains", data.blocked_email_domains);
+  const allowed = list("allowed-domains", data.allowed_domains);
+  const domainsSaved = h("p", { id: "domains-saved", role: "status" });
+  const lines = (area) => area.value.split(/[\s,]+/).filter(Boolean);
+  const saveDomains = h("button", { class: "primary", id: "save-domains", hidden: !editable, onclick: async () => {
+    try {
+      const answer = await api("PUT", "/configuration/domains", { blocked_email_domains: lines(blocked), allowed_domains: lines(allowed) });
+      blocked.value = answer.blocked_email_domains.join("\n");
+      allowed.value = answer.allowed_domains.join("\n");
+      domainsSaved.className = "ok"; domainsSaved.textContent = "Saved: in effect at once.";
+    } catch (error) { domainsSaved.className = "error"; domainsSaved.textContent = error.message; }
+  } }, "Save the domains");
+  const snippet = h("code", { id: "snippet" }, data.snippet);
+  main.replaceChildren(
+    h("h2", {}, "Configuration"),
+    h("div", { id: "widget-file-problems" }, data.problems.length
+      ? h("ul", { class: "problems" }, data.problems.map((p) => h("li", {}, p))) : null),
+    h("div", { class: "editor" },
+      h("div", { class: "card" }, h("h3", {}, "The widget's look"), h("div", { class: "fields" }, fields), saveLook, saved),
+      h("div", { class: "card" }, h("h3", {}, "Live preview"), frame)),
+    h("div", { class: "card" }, h("h3", {}, "Domains"),
+      h("div", { class: "editor" },
+        h("label", { class: "field" }, h("span", {}, "Blocked email domains: a capture with one is refused politely"), blocked),
+        h("label", { class: "field" }, h("span", {}, "Sites that may embed the widget (empty: any site)"), allowed)),
+      saveDomains, domainsSaved),
+    h("div", { class: "card" }, h("h3", {}, "Install the widget"),
+      h("p", { class: "muted" }, "Put this before </body> on every page of your site:"), h("pre", {}, snippet),
+      h("button", { onclick: () => navigator.clipboard && navigator.clipboard.writeText(data.snippet) }, "Copy")));
+  refresh();
+}
+
 // --- Meetings --------------------------------------------------------------------------
 async function meetingsPage(main) {
   const filters = { status: "", agent: "", dialogue: "", limit: 50, offset: 0 };
@@ -395,7 +477,7 @@ async function requestsPage(main) {
       : h("p", { class: "muted" }, "Nobody has asked for a person yet."));
 }
 
-const PAGES = { dialogues: dialoguesPage, meetings: meetingsPage, routing: routingPage, analytics: analyticsPage,
+const PAGES = { dialogues: dialoguesPage, configuration: configurationPage, meetings: meetingsPage, routing: routingPage, analytics: analyticsPage,
   conversations: conversationsPage, requests: requestsPage };
 
 window.addEventListener("hashchange", render);
