@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -107,6 +108,18 @@ def clean_domains(values: Any, limit: int = 1000) -> Tuple[List[str], List[str]]
     cleaned = sorted({v.strip().lower().lstrip("@").removeprefix("www.") for v in values if v.strip()})
     wrong = [v for v in cleaned if not _DOMAIN.match(v)]
     return ([], [f"'{v}' is not a domain such as example.com" for v in wrong[:20]]) if wrong else (cleaned, [])
+
+
+def origin_allowed(origin: Optional[str], allowed: Sequence[str], own: Sequence[str] = ()) -> bool:
+    """May a page from `origin` use the chat? Yes with no list, with no Origin (not a browser), for the bot's own
+    hosts, and for a listed domain or any of its subdomains."""
+    if not allowed or not origin:
+        return True
+    for one in origin.split(","):  # a header sent twice arrives joined: every one must be allowed
+        host = (urlsplit(one.strip()).hostname or "").lower()
+        if host not in own and not any(host == domain or host.endswith("." + domain) for domain in allowed):
+            return False
+    return True
 
 
 APPEARANCE_HEADER = """# The chat widget on your site: how it looks and behaves. A change shows after a page reload

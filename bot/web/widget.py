@@ -17,6 +17,7 @@ from sanic.request import Request
 
 from bot import app
 from bot.services.widget import plan_visit
+from bot.web.channels import refusing_other_sites
 
 MAX_BODY = 16 * 1024
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -109,4 +110,4 @@ class WidgetInput(InputChannel):
             answer = await services.run_blocking(_answer, services, metadata, slots)
             return response.json(answer, headers={"Cache-Control": "no-store"})
 
-        return routes
+        return refusing_other_sites(routes)

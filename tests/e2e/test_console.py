@@ -15,6 +15,7 @@ from typing import Iterator
 
 import pytest
 import requests
+import socketio
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from bot.app import Services
@@ -279,6 +280,37 @@ def test_an_email_at_a_blocked_domain_is_refused_in_the_chat(bot, console, conte
     page.fill("#blocked-domains", "")
     page.locator("#save-domains").click()
     expect(page.locator("#domains-saved")).to_have_text("Saved: in effect at once.")
+
+
+def test_only_the_listed_sites_may_use_the_chat(bot, console, context) -> None:
+    page = log_in(context, console, "designer@corp.test", PASSWORDS["designer"])
+    page.locator("a[data-tab=configuration]").click()
+    page.fill("#allowed-domains", "example.org")
+    page.locator("#save-domains").click()
+    expect(page.locator("#domains-saved")).to_have_text("Saved: in effect at once.")
+    try:
+        body = {"sender": uuid.uuid4().hex, "message": "/session_start", "metadata": {"url": "https://www.example.org/pricing"}}
+        rest = bot.base + "/webhooks/rest/webhook"
+        assert requests.post(rest, json=body, headers={"Origin": "https://evil.example"}).status_code == 403
+        assert requests.post(rest, json=body, headers={"Origin": "https://www.example.org"}).json()[0]["text"] == \
+            "Looking at our plans, there?"
+        assert requests.post(rest, json=body).status_code == 200  # a server, not a browser: no Origin
+        visit = requests.post(bot.base + "/widget/visit", json={"metadata": {}}, headers={"Origin": "https://evil.example"})
+        assert visit.status_code == 403
+        for origin, allowed in (("https://evil.example", False), ("https://shop.example.org", True)):
+            client = socketio.Client(reconnection=False)
+            try:
+                client.connect(bot.base, headers={"Origin": origin}, transports=["websocket"], wait_timeout=10)
+                connected = True
+            except socketio.exceptions.ConnectionError:
+                connected = False
+            finally:
+                client.disconnect()
+            assert connected is allowed, origin
+    finally:
+        page.fill("#allowed-domains", "")
+        page.locator("#save-domains").click()
+        expect(page.locator("#domains-saved")).to_have_text("Saved: in effect at once.")
 
 
 def test_a_broken_dialogue_is_not_published_and_the_bot_goes_on(bot, console, context) -> None:

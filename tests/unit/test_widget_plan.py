@@ -6,7 +6,7 @@ from pathlib import Path
 
 from bot.core.appearance import Appearance
 from bot.dialogues.loader import load_dialogues
-from bot.services.widget import AppearanceFile, expected_input, parse_appearance, plan_visit, widget_events
+from bot.services.widget import AppearanceFile, expected_input, origin_allowed, parse_appearance, plan_visit, widget_events
 from bot.web.demo import page_for
 from bot.web.widget import clean_metadata
 from tests.support import FIXTURES, ROOT
@@ -102,3 +102,13 @@ def test_the_text_field_is_told_what_a_capture_expects() -> None:
     assert expected_input(DIALOGUES, "full__name__ask") == {"event": "expect", "input": "text"}
     assert expected_input(DIALOGUES, "full__kind") is None  # entering a question, not a capture
     assert expected_input(DIALOGUES, "nope__email__ask") is None and expected_input(DIALOGUES, None) is None
+
+
+def test_an_origin_is_allowed_by_its_domain_or_a_parent_and_every_copy_must_be() -> None:
+    assert origin_allowed("https://evil.example", [])  # no list: any site
+    assert origin_allowed(None, ["example.org"])  # no Origin: not a browser
+    assert origin_allowed("https://shop.example.org", ["example.org"])
+    assert not origin_allowed("https://example.org.evil.test", ["example.org"])
+    assert not origin_allowed("https://notexample.org", ["example.org"])
+    assert origin_allowed("http://127.0.0.1:8080", ["example.org"], ["127.0.0.1"])
+    assert not origin_allowed("http://127.0.0.1:8080,https://evil.example", ["example.org"], ["127.0.0.1"])
