@@ -28,9 +28,11 @@ from bot.marketo.fields import load_field_map
 from bot.routing.agents import RoutingFile
 from bot.services.accounts import Accounts
 from bot.services.activity import ChatActivity
+from bot.services.calendar_admin import CalendarAdmin
 from bot.services.conversation import Conversations
 from bot.services.dialogue_admin import DialogueAdmin
 from bot.services.identify import Identifier
+from bot.services.integrations import SyncRunner
 from bot.services.meeting_chat import MeetingChat
 from bot.services.publish import Folders, Publisher, rasa_loader
 from bot.services.widget import AppearanceFile
@@ -94,6 +96,15 @@ class Services:
     @functools.cached_property
     def conversation_log(self) -> ConversationLog:
         return ConversationLog(self.database)
+
+    @functools.cached_property
+    def calendar_admin(self) -> CalendarAdmin:
+        return CalendarAdmin(self.routing, self.calendars, self.settings.public_url, self.settings.feed_secret)
+
+    @functools.cached_property
+    def sync_runner(self) -> SyncRunner:
+        """Syncs started from the console (`dynchat sync` runs its own)."""
+        return SyncRunner(self.marketo, self.visitors, self.field_map, self.settings.marketo, self.settings.var / "sync")
 
     @functools.cached_property
     def publisher(self) -> Publisher:

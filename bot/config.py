@@ -50,6 +50,11 @@ class Settings:
         return self.var / "log" / "dynchat.log"
 
     @property
+    def avatars(self) -> Path:
+        """Avatars uploaded in the console (the Rasa server serves them to the widget)."""
+        return self.var / "uploads" / "avatars"
+
+    @property
     def action_url(self) -> str:
         return f"http://127.0.0.1:{self.action_port}/webhook"
 

@@ -61,3 +61,14 @@ class Calendars:
         provider = self._provider(agent.calendar)
         if provider is not None and meeting.event_id:
             provider.cancel(agent.email, meeting.event_id)
+
+    def check(self, agent: Agent, window: Interval) -> str:
+        """Ask the agent's calendar for its busy time (the console's connection test); CalendarError or a
+        LookupError (not connected) when it cannot answer, else what it said."""
+        if agent.calendar == "local":
+            return "the local calendar: meetings are kept here and offered as an iCalendar feed"
+        provider = self._provider(agent.calendar)
+        if provider is None:
+            raise LookupError(f"the {agent.calendar} calendar is not connected (no credentials configured)")
+        busy = provider.busy([agent.email], window).get(agent.email, [])
+        return f"the {agent.calendar} calendar answered: {len(busy)} busy period(s) in the next 7 days"

@@ -9,6 +9,7 @@ scroll), or the conversation already going on in this visit.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from dataclasses import dataclass, fields, replace
@@ -31,6 +32,11 @@ logger = logging.getLogger(__name__)
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _FONT = re.compile(r"^[A-Za-z0-9 ,'\"-]{1,120}$")   # font names only: it goes into the widget's CSS
 _URL = re.compile(r"^https://[^\s<>\"'`]{1,500}$")
+AVATAR_PATH = re.compile(r"^/widget/avatar/[a-f0-9]{24}\.(png|jpg|gif|webp)$")  # uploaded in the console, served by the bot
+AVATAR_TYPES = {"image/png": ("png", b"\x89PNG\r\n\x1a\n"), "image/jpeg": ("jpg", b"\xff\xd8\xff"),
+                "image/gif": ("gif", b"GIF8"), "image/webp": ("webp", b"RIFF")}
+AVATAR_BYTES = 256 * 1024
+AVATAR_MIME = {".png": "image/png", ".jpg": "image/jpeg", ".gif": "image/gif", ".webp": "image/webp"}
 
 
 def parse_appearance(text: str, path: str) -> Tuple[Appearance, List[Diagnostic]]:
@@ -66,7 +72,10 @@ def _check(key: str, value: Any) -> Optional[str]:
         limit = 200 if key == "padding" else 10_000
         ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= limit
         return None if ok else f"'{key}' must be a whole number from 0 to {limit}"
-    if key in ("avatar", "privacy_url"):
+    if key == "avatar":
+        return None if value is None or (isinstance(value, str) and (_URL.match(value) or AVATAR_PATH.match(value))) \
+            else "'avatar' must be an https:// URL of an image, or one uploaded in the console"
+    if key == "privacy_url":
         return None if value is None or (isinstance(value, str) and _URL.match(value)) else \
             f"'{key}' must be an https:// URL"
     if key == "launcher_icon":
@@ -108,6 +117,35 @@ def clean_domains(values: Any, limit: int = 1000) -> Tuple[List[str], List[str]]
     cleaned = sorted({v.strip().lower().lstrip("@").removeprefix("www.") for v in values if v.strip()})
     wrong = [v for v in cleaned if not _DOMAIN.match(v)]
     return ([], [f"'{v}' is not a domain such as example.com" for v in wrong[:20]]) if wrong else (cleaned, [])
+
+
+def store_avatar(folder: Path, data: bytes, content_type: str) -> Tuple[Optional[str], Optional[str]]:
+    """Keep an uploaded avatar (PNG, JPEG, GIF or WebP whose bytes say so, at most 256 kB) under a name made
+    of its hash; returns (the path the widget uses, None) or (None, what is wrong)."""
+    kind = AVATAR_TYPES.get(content_type.split(";")[0].strip().lower())
+    if kind is None:
+        return None, "an avatar is a PNG, JPEG, GIF or WebP image"
+    if not data or len(data) > AVATAR_BYTES:
+        return None, f"an avatar has at most {AVATAR_BYTES // 1024} kB"
+    extension, magic = kind
+    if not data.startswith(magic) or (extension == "webp" and data[8:12] != b"WEBP"):
+        return None, f"the file is not a {extension.upper()} image"
+    name = f"{hashlib.sha256(data).hexdigest()[:24]}.{extension}"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / name
+    if not target.exists():
+        temporary = folder / f".{name}.tmp"
+        temporary.write_bytes(data)
+        temporary.replace(target)
+    return f"/widget/avatar/{name}", None
+
+
+def avatar_file(folder: Path, name: str) -> Optional[Path]:
+    """An uploaded avatar by its name (only names `store_avatar` makes: no way out of the folder)."""
+    if not AVATAR_PATH.match(f"/widget/avatar/{name}"):
+        return None
+    path = folder / name
+    return path if path.is_file() else None
 
 
 def origin_allowed(origin: Optional[str], allowed: Sequence[str], own: Sequence[str] = ()) -> bool:

@@ -113,3 +113,22 @@ class Outbox:
                 pending=count(pending), due=count(and_(pending, outbox.c.next_attempt_at <= now)),
                 sent=count(outbox.c.sent_at.is_not(None)), failed=count(outbox.c.failed.is_(True)),
                 oldest_pending_seconds=(now - oldest) if oldest is not None else None, last_error=last_error)
+
+    def refused_messages(self, limit: int = 100) -> List[Dict[str, Any]]:
+        """Messages Marketo refused for good, newest first: kind, error, when (never the personal data they carry)."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(outbox.c.id, outbox.c.kind, outbox.c.created_at, outbox.c.attempts,
+                                             outbox.c.last_error).where(outbox.c.failed.is_(True))
+                                      .order_by(outbox.c.id.desc()).limit(limit)).all()
+        return [{"id": row.id, "kind": row.kind, "created_at": row.created_at, "attempts": row.attempts,
+                 "error": row.last_error} for row in rows]
+
+    def retry_refused(self, ids: Optional[Sequence[int]] = None, now: Optional[float] = None) -> int:
+        """Queue refused messages again (all, or those ids), after the cause was fixed in Marketo; how many."""
+        now = time.time() if now is None else now
+        condition = outbox.c.failed.is_(True)
+        if ids is not None:
+            condition = and_(condition, outbox.c.id.in_(list(ids)))
+        with self.engine.begin() as connection:
+            return int(connection.execute(update(outbox).where(condition).values(
+                failed=False, next_attempt_at=now, claimed_until=None, claim=None)).rowcount)

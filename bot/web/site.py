@@ -21,7 +21,7 @@ from sanic.exceptions import SanicException
 from sanic.request import Request
 
 from bot import app
-from bot.services.widget import appearance_from
+from bot.services.widget import AVATAR_MIME, appearance_from, avatar_file
 from bot.web import demo
 from bot.web.console import api
 
@@ -79,6 +79,14 @@ def create_app(services: app.Services, demo_site: Optional[Path] = None, bot_url
         if not services.settings.widget_bundle.is_file():
             return response.text("the widget is not built (make builds it from widget/src)", status=404)
         return await response.file(str(services.settings.widget_bundle), mime_type="application/javascript; charset=utf-8")
+
+    @web.get("/widget/avatar/<name>")  # the preview shows an uploaded avatar from here
+    async def avatar(_request: Request, name: str) -> response.HTTPResponse:
+        found = avatar_file(services.settings.avatars, name)
+        if found is None:
+            return response.text("not found", status=404)
+        return await response.file(str(found), mime_type=AVATAR_MIME[found.suffix],
+                                   headers={"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "default-src 'none'"})
 
     @web.get("/console/preview")
     async def preview(request: Request) -> response.HTTPResponse:

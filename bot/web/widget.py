@@ -16,7 +16,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 
 from bot import app
-from bot.services.widget import plan_visit
+from bot.services.widget import AVATAR_MIME, avatar_file, plan_visit
 from bot.web.channels import refusing_other_sites
 
 MAX_BODY = 16 * 1024
@@ -84,6 +84,15 @@ class WidgetInput(InputChannel):
                 return _error(404, "the widget is not built (make builds it from widget/src)")
             return await response.file(str(path), mime_type="application/javascript; charset=utf-8",
                                        headers={"Cache-Control": "public, max-age=300"})
+
+        @routes.get("/widget/avatar/<name>")
+        async def avatar(_request: Request, name: str) -> response.HTTPResponse:
+            found = avatar_file(app.services().settings.avatars, name)
+            if found is None:
+                return _error(404, "no such avatar")
+            return await response.file(str(found), mime_type=AVATAR_MIME[found.suffix],
+                                       headers={"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff",
+                                                "Content-Security-Policy": "default-src 'none'"})
 
         @routes.get("/widget/config")
         async def config(_request: Request) -> response.HTTPResponse:

@@ -39,7 +39,9 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[e2e_support.Bot]:
     widget = folder / "widget.yml"  # the console edits it: a copy
     widget.write_text((ROOT / "data" / "widget.yml").read_text(encoding="utf-8"), encoding="utf-8")
     env["DYNCHAT_WIDGET"] = str(widget)
-    env.pop("DYNCHAT_AGENTS")  # the shipped agents: meetings are booked in the chat
+    agents = folder / "agents.yml"  # the shipped agents (meetings are booked in the chat), a copy the console may edit
+    agents.write_text((ROOT / "data" / "agents.yml").read_text(encoding="utf-8"), encoding="utf-8")
+    env["DYNCHAT_AGENTS"] = str(agents)
     env["DYNCHAT_WEB_PORT"] = str(e2e_support.free_port())
     running = e2e_support.start(env)
     for role, password in PASSWORDS.items():
@@ -176,6 +178,10 @@ def test_a_problem_is_shown_at_its_line_and_a_valid_edit_is_saved(bot, console, 
     page.screenshot(path=str(SCREENSHOTS / "console-dialogue-editor.png"))
     source.fill(original.replace("I am the Example Co. assistant.", "I am the Example Co. helper."))
     expect(page.locator("#problems")).to_have_text("No problems.")
+    page.locator("#draft-restart").click()  # the preview chats with the draft in the editor, not yet saved
+    expect(page.locator("#draft-log li.bot").first).to_have_text("Hi there! I am the Example Co. helper.")
+    page.locator("#draft-log li.buttons button").first.click()
+    expect(page.locator("#draft-log li.visitor")).to_have_count(1)
     page.locator("#save").click()
     expect(page.locator("#saved")).to_have_text("Saved. Publish to put it live.")
     assert "I am the Example Co. helper." in (from_environment(bot.env).dialogues / "welcome.yml").read_text(encoding="utf-8")

@@ -231,3 +231,57 @@ def test_the_preview_is_the_real_widget_with_unsaved_settings_and_no_script_inje
     assert page.status_code == 200 and "frame-ancestors 'self'" in page.headers["Content-Security-Policy"]
     assert "<script>alert(1)" not in page.text and "\\u003c/script>" in page.text
     assert '"primary_color": "#00aa00"' in page.text
+
+
+def test_the_agents_are_shown_checked_and_saved_as_the_file_is(web: Web) -> None:
+    admin = web.login("admin")
+    shown = admin.get(web.base + "/api/calendar").json()
+    assert [a["email"] for a in shown["agents"]] == ["alex@agents.test", "sam@agents.test"] and shown["meetings_on"]
+    assert shown["agents"][0]["hours"]["mon"] == ["00:00-24:00"] and shown["agents"][0]["calendar"] == "local"
+    broken = shown["source"].replace("timezone: UTC", "timezone: Mars/Olympus", 1)
+    line = broken.splitlines().index("    timezone: Mars/Olympus") + 1
+    checked = admin.post(web.base + "/api/calendar/validate", json={"source": broken}).json()
+    assert checked["valid"] is False and checked["problems"][0]["line"] == line
+    assert admin.put(web.base + "/api/calendar", json={"source": broken}).status_code == 409
+    assert web.services.routing.current() is not None  # the running bot keeps its agents
+    renamed = shown["source"].replace("Alex Always", "Alex Ever")
+    assert admin.put(web.base + "/api/calendar", json={"source": renamed}).json()["valid"] is True
+    assert web.services.routing.current().agents[0].name == "Alex Ever"
+    assert admin.post(web.base + "/api/calendar/agents/alex@agents.test/test").json()["ok"] is True
+    assert admin.post(web.base + "/api/calendar/agents/nobody@agents.test/test").status_code == 404
+    assert web.login("designer").put(web.base + "/api/calendar", json={"source": renamed}).status_code == 403
+
+
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                    "1f15c4890000000d49444154789c63f8cfc0f01f0005000201ac5e2b5a0000000049454e44ae426082")
+
+
+def test_an_avatar_upload_is_checked_by_type_and_size_and_served_for_the_widget(web: Web) -> None:
+    designer = web.login("designer")
+    url = web.base + "/api/configuration/avatar"
+    assert designer.post(url, data=b"GIF89a...", headers={"Content-Type": "image/png"}).status_code == 400  # not a PNG
+    assert designer.post(url, data=b"<svg onload=alert(1)>", headers={"Content-Type": "image/svg+xml"}).status_code == 415
+    assert designer.post(url, data=PNG + b"\0" * 300_000, headers={"Content-Type": "image/png"}).status_code == 413
+    uploaded = designer.post(url, data=PNG, headers={"Content-Type": "image/png"})
+    assert uploaded.status_code == 200 and uploaded.json()["avatar"].startswith("/widget/avatar/")
+    served = requests.get(web.base + uploaded.json()["avatar"])
+    assert served.content == PNG and served.headers["Content-Type"] == "image/png"
+    assert served.headers["X-Content-Type-Options"] == "nosniff"
+    look = designer.get(web.base + "/api/configuration").json()["appearance"]
+    saved = designer.put(web.base + "/api/configuration/appearance", json={**look, "avatar": uploaded.json()["avatar"]})
+    assert saved.status_code == 200
+    assert requests.get(web.base + "/widget/avatar/..%2f..%2fetc%2fpasswd").status_code == 404
+    assert web.login("viewer").post(url, data=PNG, headers={"Content-Type": "image/png"}).status_code == 403
+
+
+def test_a_draft_is_previewed_without_saving_and_a_broken_one_says_why(web: Web) -> None:
+    viewer = web.login("viewer")  # reading: any role may preview
+    source = (Path(web.env["DYNCHAT_DIALOGUES"]) / "shop.yml").read_text().replace("welcome to the shop", "welcome aboard")
+    opening = viewer.post(web.base + "/api/dialogues/preview", json={"source": source}).json()
+    assert opening["messages"][0]["text"] == "Hello stranger, welcome aboard."
+    answered = viewer.post(web.base + "/api/dialogues/preview",
+                           json={"source": source, "state": opening["state"], "answer": 0}).json()
+    assert answered["messages"][0]["text"] == "Which email should the quote go to?"
+    broken = viewer.post(web.base + "/api/dialogues/preview", json={"source": "dialogue: x\ncards: 5\n"})
+    assert broken.status_code == 400 and broken.json()["error"].startswith("fix the problems first")
+    assert "welcome aboard" not in (Path(web.env["DYNCHAT_DIALOGUES"]) / "shop.yml").read_text()

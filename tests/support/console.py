@@ -56,12 +56,14 @@ def environment(folder: Path, port: int, extra: Optional[Dict[str, str]] = None)
     assert compiled is not None and problems == []
     compiled.write(folder / "build")
     env = {key: value for key, value in os.environ.items() if not key.startswith(("DYNCHAT_", "MARKETO", "DATABASE_URL"))}
-    widget = folder / "widget.yml"  # the console edits it: a copy
+    agents = folder / "agents.yml"  # the console edits these: copies
+    agents.write_text((FIXTURES / "agents" / "always.yml").read_text(encoding="utf-8"), encoding="utf-8")
+    widget = folder / "widget.yml"
     widget.write_text((ROOT / "data" / "widget.yml").read_text(encoding="utf-8"), encoding="utf-8")
     env.update({"DYNCHAT_WIDGET": str(widget),
                 "DYNCHAT_PROJECT": str(ROOT), "DYNCHAT_DIALOGUES": str(dialogues), "DYNCHAT_BUILD": str(folder / "build"),
                 "DYNCHAT_VAR": str(folder / "var"), "DYNCHAT_WEB_PORT": str(port), "PYTHONPATH": str(ROOT),
-                "DYNCHAT_AGENTS": str(FIXTURES / "agents" / "always.yml"), "DYNCHAT_ACCOUNTS": str(folder / "none.csv"),
+                "DYNCHAT_AGENTS": str(agents), "DYNCHAT_ACCOUNTS": str(folder / "none.csv"),
                 "DYNCHAT_FIELD_MAP": str(folder / "none.yml")})
     env.update(extra or {})
     return env

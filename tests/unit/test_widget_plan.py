@@ -26,7 +26,7 @@ def test_the_shipped_settings_are_valid_and_bad_ones_are_reported_with_positions
         "w.yml:2:14: 'font_family' must be font names separated by commas",
         "w.yml:3:11: 'position' must be one of: bottom-right, bottom-left",
         "w.yml:4:10: 'padding' must be a whole number from 0 to 200",
-        "w.yml:5:9: 'avatar' must be an https:// URL",
+        "w.yml:5:9: 'avatar' must be an https:// URL of an image, or one uploaded in the console",
         "w.yml:6:1: unknown setting 'colour'",
         "w.yml:7:8: 'sound' must be true or false",
     ]

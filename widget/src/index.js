@@ -188,6 +188,14 @@ function restart() {
   utter({ message: "/restart", session_id: sessionId(), metadata: metadata() });
 }
 
+// An avatar uploaded in the console is served by the bot: its path is relative to the bot's address.
+function withServerPaths(config) {
+  if (typeof config.avatar === "string" && config.avatar.startsWith("/widget/avatar/")) {
+    return Object.assign({}, config, { avatar: server + config.avatar });
+  }
+  return config;
+}
+
 // The console's live preview: a page that carries the settings to show (a JSON script element, not code)
 // gets the widget open with a sample exchange, and nothing is sent anywhere.
 function previewSettings() {
@@ -200,7 +208,7 @@ async function boot() {
   const preview = previewSettings();
   if (preview) {
     state.preview = true;
-    state.config = Object.assign({}, preview.config || {}, { enabled: true });
+    state.config = withServerPaths(Object.assign({}, preview.config || {}, { enabled: true }));
     state.plan = { dialogue: null, triggers: {}, continuing: false };
     const ui = ensureUi();
     ui.open();
@@ -212,7 +220,7 @@ async function boot() {
   }
   // one request answers both questions: how the widget looks, and what this page starts (if anything)
   const plan = await getJson("/widget/visit", { session_id: sessionId(), metadata: metadata() });
-  state.config = plan.config || {};
+  state.config = withServerPaths(plan.config || {});
   if (!state.config.enabled) return;
   state.plan = plan;
   emit("ready", { dialogue: state.plan.dialogue });

@@ -19,6 +19,7 @@ import io
 import json
 import logging
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, List, Optional, Sequence, Tuple
 from urllib.parse import urlsplit
 
@@ -30,11 +31,21 @@ from bot.core.analytics import KINDS, csv_rows
 from bot.core.appearance import Appearance
 from bot.core.meetings import ACTIVE, MeetingStatus
 from bot.core.transcript import transcript
+from bot.dialogues import preview
+from bot.dialogues.loader import parse_dialogue
 from bot.services import meetings as meeting_service
 from bot.services.accounts import AccountError
 from bot.services.charts import analytics_chart
 from bot.services.dialogue_admin import problem_json, write_atomically
-from bot.services.widget import appearance_from, appearance_yaml, clean_domains, parse_appearance
+from bot.services.integrations import marketo_view, test_connection
+from bot.services.widget import (
+    AVATAR_TYPES,
+    appearance_from,
+    appearance_yaml,
+    clean_domains,
+    parse_appearance,
+    store_avatar,
+)
 from bot.store.switches import CHAT_ENABLED
 from bot.web.console.openapi import (
     BOOLEAN,
@@ -74,6 +85,15 @@ class ApiError(Exception):
 
 def error(status: int, message: str) -> response.HTTPResponse:
     return response.json({"error": message}, status=status, headers={"Cache-Control": "no-store"})
+
+
+def refused_file(problems: List[Dict[str, Any]]) -> response.HTTPResponse:
+    """409: the file was not written; the error says how many problems, `problems` where they are."""
+    first = problems[0] if problems else None
+    summary = f"not saved: {len(problems)} problem(s), the first at line {first['line']}: {first['message']}" if first \
+        else "not saved"
+    return response.json({"error": summary, "valid": False, "problems": problems}, status=409,
+                         headers={"Cache-Control": "no-store"})
 
 
 def reply(data: Any, status: int = 200) -> response.HTTPResponse:
@@ -199,9 +219,9 @@ class Routes:
     def __call__(self, method: str, path: str, summary: str, permission: Optional[str] = roles.READ,
                  params: Sequence[Param] = (), body: Optional[Dict[str, Any]] = None,
                  answer: Optional[Dict[str, Any]] = None, content: str = "application/json", status: int = 200,
-                 errors: Sequence[int] = ()) -> Callable[[Handler], Handler]:
-        codes = sorted(set(errors) | ({401, 403} if permission else set()) | ({400} if params or body else set())
-                       | ({415, 413} if body else set()) | ({404} if "{" in path else set()))
+                 errors: Sequence[int] = (), raw_body: Sequence[str] = ()) -> Callable[[Handler], Handler]:
+        codes = sorted(set(errors) | ({401, 403} if permission else set()) | ({400} if params or body or raw_body else set())
+                       | ({415, 413} if body or raw_body else set()) | ({404} if "{" in path else set()))
 
         def register(handler: Handler) -> Handler:
             async def guarded(request: Request, **parts: str) -> response.HTTPResponse:
@@ -226,7 +246,8 @@ class Routes:
             guarded.__name__ = handler.__name__
             self.blueprint.add_route(guarded, re.sub(r"\{(\w+)\}", r"<\1>", path), methods=[method],
                                      name=f"{handler.__name__}_{method.lower()}")
-            self.document.add(method, self.prefix + path, summary, permission, params, body, answer, content, status, list(codes))
+            self.document.add(method, self.prefix + path, summary, permission, params, body, answer, content, status,
+                              list(codes), raw_body)
             return handler
 
         return register
@@ -364,6 +385,30 @@ def blueprint(services: "Services", version: str = "1") -> Tuple[Blueprint, Docu
         return reply({"valid": found is not None, "id": found.id if found else None,
                       "problems": [problem_json(p, services.settings.project) for p in problems]})
 
+    @route("POST", "/dialogues/preview", "Chat with a draft: its opening (no state), or its answer to the visitor's "
+                                         "reply (an option's number or typed text); nothing is saved or sent",
+           body=obj({"source": STRING, "state": {"type": "object"}, "answer": {"anyOf": [STRING, INTEGER]},
+                     "known": {"type": "object", "additionalProperties": STRING}}, ["source"]),
+           answer=obj({"messages": array(obj({"from": STRING, "text": STRING}, ["from", "text"])),
+                       "state": {"type": "object"}}, ["messages", "state"]))
+    async def preview_draft(request: Request, _session: "Session") -> response.HTTPResponse:
+        data = body(request)
+        source = field(data, "source", str, limit=300_000)
+        draft, problems = parse_dialogue(source, "draft.yml")
+        if draft is None:
+            first = problems[0] if problems else None
+            raise ApiError(400, f"fix the problems first (line {first.line}: {first.message})" if first else "not a dialogue")
+        reply_to = data.get("answer")
+        if data.get("state") is None or reply_to is None:
+            known = data.get("known")
+            facts = {str(k): v for k, v in known.items() if isinstance(v, str)} if isinstance(known, dict) else {}
+            messages, state = preview.start(draft, facts)
+        elif isinstance(reply_to, (str, int)) and not isinstance(reply_to, bool) and len(str(reply_to)) <= 2000:
+            messages, state = preview.answer(draft, preview.PreviewState.from_json(data["state"], draft), reply_to)
+        else:
+            raise ApiError(400, "'answer' is an option's number or a text")
+        return reply({"messages": messages, "state": state.as_json()})
+
     @route("PUT", "/dialogues/{dialogue}", "Save a dialogue's YAML (only when valid); publish to put it live",
            permission=roles.DIALOGUES, body=obj({"source": STRING}, ["source"]), answer=VALIDATION, errors=[409])
     async def save(request: Request, _session: "Session", dialogue: str) -> response.HTTPResponse:
@@ -372,7 +417,9 @@ def blueprint(services: "Services", version: str = "1") -> Tuple[Blueprint, Docu
         shown = [problem_json(p, services.settings.project) for p in problems]
         if saved is None and problems and problems[0].message.startswith("no dialogue"):
             return error(404, problems[0].message)
-        return reply({"valid": saved is not None, "id": saved, "problems": shown}, status=200 if saved else 409)
+        if saved is None:
+            return refused_file(shown)
+        return reply({"valid": True, "id": saved, "problems": shown})
 
     for verb, paused in (("pause", True), ("resume", False)):
         def switch(verb: str = verb, paused: bool = paused) -> Handler:
@@ -443,6 +490,18 @@ def blueprint(services: "Services", version: str = "1") -> Tuple[Blueprint, Docu
         logger.info("widget appearance changed by %s", session.user.email)
         return reply(await blocking(configuration_now))
 
+    @route("POST", "/configuration/avatar", "Upload the bot's avatar (PNG, JPEG, GIF or WebP, at most 256 kB); "
+                                            "returns the value for the look's avatar", permission=roles.CONFIGURATION,
+           raw_body=list(AVATAR_TYPES), answer=obj({"avatar": STRING}, ["avatar"]))
+    async def configuration_avatar(request: Request, _session: "Session") -> response.HTTPResponse:
+        kind = (request.content_type or "").split(";")[0].strip().lower()
+        if kind not in AVATAR_TYPES:
+            return error(415, "an avatar is a PNG, JPEG, GIF or WebP image")
+        stored, problem = await blocking(store_avatar, services.settings.avatars, request.body or b"", kind)
+        if stored is None:
+            return error(413 if problem and "kB" in problem else 400, problem or "not an image")
+        return reply({"avatar": stored})
+
     @route("PUT", "/configuration/domains", "The blocked email domains and the sites that may embed the widget",
            permission=roles.CONFIGURATION,
            body=obj({"blocked_email_domains": array(STRING), "allowed_domains": array(STRING)}), answer=configuration)
@@ -455,6 +514,89 @@ def blueprint(services: "Services", version: str = "1") -> Tuple[Blueprint, Docu
                     return error(400, f"{key}: {'; '.join(problems)}")
                 await blocking(services.switches.set_setting, key, cleaned, session.user.email)
         return reply(await blocking(configuration_now))
+
+    # --- integrations ---
+    sync_run = obj({"by": STRING, "state": STRING, "started_at": NUMBER, "finished_at": nullable(NUMBER),
+                    "records": INTEGER, "progress": STRING, "error": nullable(STRING)}, ["state", "records", "progress"])
+    marketo = obj({"configured": BOOLEAN, "host": nullable(STRING), "client_id": nullable(STRING), "sync": {"type": "object"},
+                   "outbox": {"type": "object"}, "runs": array(sync_run)}, ["configured", "sync", "outbox", "runs"])
+
+    def marketo_now() -> Dict[str, Any]:
+        view = marketo_view(services.settings.marketo, services.marketo, services.visitors, services.outbox)
+        return {**view, "runs": [run.as_json() for run in services.sync_runner.history]}
+
+    @route("GET", "/integrations/marketo", "Marketo: what is configured, the sync's state and runs, the outbox",
+           answer=marketo)
+    async def marketo_get(_request: Request, _session: "Session") -> response.HTTPResponse:
+        return reply(await blocking(marketo_now))
+
+    @route("POST", "/integrations/marketo/test", "Test the connection: a token and a lead lookup",
+           permission=roles.INTEGRATIONS,
+           answer=obj({"ok": BOOLEAN, "message": STRING, "seconds": NUMBER}, ["ok", "message"]))
+    async def marketo_test(_request: Request, _session: "Session") -> response.HTTPResponse:
+        return reply(await blocking(test_connection, services.marketo))
+
+    @route("POST", "/integrations/marketo/sync", "Sync leads now, in the background (progress in GET)",
+           permission=roles.INTEGRATIONS, answer=sync_run, status=202, errors=[409])
+    async def marketo_sync(_request: Request, session: "Session") -> response.HTTPResponse:
+        if services.marketo is None:
+            return error(409, "Marketo is not configured")
+        run = services.sync_runner.start(session.user.email)
+        return reply(run.as_json(), status=202) if run else error(409, "a sync is running: wait for it to finish")
+
+    @route("POST", "/integrations/outbox/retry", "Queue the messages Marketo refused again (all, or those ids)",
+           permission=roles.INTEGRATIONS,
+           body=obj({"ids": nullable(array({"type": "integer", "minimum": 1, "maximum": 2 ** 63 - 1}))}),
+           answer=obj({"queued": INTEGER}, ["queued"]))
+    async def outbox_retry(request: Request, _session: "Session") -> response.HTTPResponse:
+        ids = body(request).get("ids")
+        if ids is not None and (not isinstance(ids, list) or len(ids) > 10_000 or not all(
+                isinstance(i, int) and not isinstance(i, bool) and 0 < i < 2 ** 63 for i in ids)):
+            raise ApiError(400, "'ids' is a list of message ids")
+        queued = await blocking(services.outbox.retry_refused, ids)
+        services.writeback.nudge()
+        return reply({"queued": queued})
+
+    # --- calendar ---
+    agent_schema = obj({"name": STRING, "email": STRING, "timezone": STRING, "calendar": STRING,
+                        "hours": {"type": "object", "additionalProperties": array(STRING)}, "meeting_minutes": INTEGER,
+                        "buffer_minutes": INTEGER, "min_notice_minutes": INTEGER, "max_per_day": nullable(INTEGER),
+                        "weight": INTEGER, "teams": array(STRING), "active": BOOLEAN, "feed_url": nullable(STRING)},
+                       ["name", "email", "timezone", "calendar", "active"])
+    calendar = obj({"file": STRING, "source": STRING, "problems": array(PROBLEM), "agents": array(agent_schema),
+                    "rules": INTEGER, "meetings_on": BOOLEAN, "feeds_on": BOOLEAN},
+                   ["file", "source", "problems", "agents", "meetings_on"])
+
+    def problems_json(found: List[Any]) -> List[Dict[str, Any]]:
+        return [{"file": Path(p.path).name, "line": p.line, "column": p.col, "message": p.message} for p in found]
+
+    @route("GET", "/calendar", "The agents: calendar, hours, time zone, meeting length, buffers, active; their file",
+           answer=calendar)
+    async def calendar_get(_request: Request, _session: "Session") -> response.HTTPResponse:
+        return reply(await blocking(services.calendar_admin.view))
+
+    @route("POST", "/calendar/validate", "Check an agents file as the bot would (nothing is saved)",
+           body=obj({"source": STRING}, ["source"]), answer=VALIDATION)
+    async def calendar_validate(request: Request, _session: "Session") -> response.HTTPResponse:
+        found = await blocking(services.calendar_admin.validate, field(body(request), "source", str, limit=600_000))
+        return reply({"valid": not found, "id": None, "problems": problems_json(found)})
+
+    @route("PUT", "/calendar", "Save the agents file (only when valid); the bot uses it at once",
+           permission=roles.INTEGRATIONS, body=obj({"source": STRING}, ["source"]), answer=VALIDATION, errors=[409])
+    async def calendar_save(request: Request, session: "Session") -> response.HTTPResponse:
+        found = await blocking(services.calendar_admin.save, field(body(request), "source", str, limit=600_000))
+        if found:
+            return refused_file(problems_json(found))
+        logger.info("agents file changed by %s", session.user.email)
+        return reply({"valid": True, "id": None, "problems": []})
+
+    @route("POST", "/calendar/agents/{agent}/test", "Ask an agent's calendar for its busy time",
+           permission=roles.INTEGRATIONS, answer=obj({"ok": BOOLEAN, "message": STRING}, ["ok", "message"]))
+    async def calendar_test(_request: Request, _session: "Session", agent: str) -> response.HTTPResponse:
+        answer = await blocking(services.calendar_admin.test, path_id(agent))
+        if answer is None:
+            return error(404, "no such agent")
+        return reply({"ok": answer[0], "message": answer[1]})
 
     # --- meetings ---
     meeting_filters = [

@@ -49,7 +49,7 @@ class Document:
 
     def add(self, method: str, path: str, summary: str, permission: Optional[str], params: Sequence[Param],
             body: Optional[Dict[str, Any]], response: Optional[Dict[str, Any]], content: str, status: int,
-            errors: List[int]) -> None:
+            errors: List[int], raw_body: Sequence[str] = ()) -> None:
         operation_id = re.sub(r"[^a-z0-9]+", "_", f"{method.lower()}_{path.lower()}").strip("_")
         operation: Dict[str, Any] = {
             "summary": summary, "operationId": operation_id,
@@ -62,6 +62,9 @@ class Document:
             operation["x-permission"] = permission
         if body is not None:
             operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+        if raw_body:
+            operation["requestBody"] = {"required": True, "content": {
+                kind: {"schema": {"type": "string", "format": "binary"}} for kind in raw_body}}
         for code in errors:
             operation["responses"][str(code)] = {"description": ERROR_TEXT.get(code, "error"),
                                                  "content": {"application/json": {"schema": ERROR}}}

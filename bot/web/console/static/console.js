@@ -3,7 +3,8 @@
 "use strict";
 
 const TABS = [
-  ["dialogues", "Dialogues"], ["configuration", "Configuration"], ["meetings", "Meetings"], ["routing", "Routing"],
+  ["integrations", "Integrations"], ["dialogues", "Dialogues"], ["configuration", "Configuration"],
+  ["calendar", "Calendar"], ["meetings", "Meetings"], ["routing", "Routing"],
   ["analytics", "Analytics"], ["conversations", "Conversations"], ["requests", "Requests"],
 ];
 const MEASURES = [
@@ -60,7 +61,7 @@ function isoDay(date) { return date.toISOString().slice(0, 10); }
 // --- the frame ---------------------------------------------------------------------
 function route() {
   const parts = location.hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
-  return { tab: TABS.some(([id]) => id === parts[0]) ? parts[0] : "dialogues", rest: parts.slice(1) };
+  return { tab: TABS.some(([id]) => id === parts[0]) ? parts[0] : "dialogues", rest: parts.slice(1) };  // Dialogues first
 }
 
 async function render() {
@@ -176,20 +177,19 @@ function pauseButton(dialogue) {
   } }, paused ? "Resume" : "Pause");
 }
 
-async function dialogueEditor(main, id) {
-  const data = await api("GET", "/dialogues/" + encodeURIComponent(id));
+// A YAML editor with line numbers that validates as you type (the server's validator) and saves when valid.
+function codeEditor({ source: text, label, editable, validate, save: store, savedText, problems: first }) {
   const gutter = h("div", { class: "gutter", "aria-hidden": "true" });
-  const source = h("textarea", { class: "source", id: "source", spellcheck: "false", "aria-label": "Dialogue YAML",
-    readonly: !can("dialogues") });
-  source.value = data.source;
+  const source = h("textarea", { class: "source", id: "source", spellcheck: "false", "aria-label": label, readonly: !editable });
+  source.value = text;
   const problems = h("div", { id: "problems", "aria-live": "polite" });
   const saved = h("span", { id: "saved", class: "muted" });
-  const save = h("button", { class: "primary", id: "save", disabled: true, hidden: !can("dialogues"), onclick: async () => {
+  const save = h("button", { class: "primary", id: "save", disabled: true, hidden: !editable, onclick: async () => {
     saved.textContent = "";
     try {
-      const answer = await api("PUT", "/dialogues/" + encodeURIComponent(id), { source: source.value });
+      const answer = await store(source.value);
       showProblems(answer.problems);
-      saved.textContent = "Saved. Publish to put it live.";
+      saved.className = "muted"; saved.textContent = savedText;
       save.disabled = true;
     } catch (error) { saved.textContent = error.message; saved.className = "error"; }
   } }, "Save");
@@ -213,27 +213,155 @@ async function dialogueEditor(main, id) {
     drawGutter();
     clearTimeout(timer);
     timer = setTimeout(async () => {
-      try {
-        const answer = await api("POST", "/dialogues/validate", { source: source.value, file: data.file });
-        save.disabled = !showProblems(answer.problems);
-      } catch (error) { problems.replaceChildren(failure(error)); }
+      try { save.disabled = !showProblems((await validate(source.value)).problems); }
+      catch (error) { problems.replaceChildren(failure(error)); }
     }, 300);
   });
   source.addEventListener("scroll", () => { gutter.scrollTop = source.scrollTop; });
+  showProblems(first);
+  return { code: h("div", { class: "code" }, gutter, source), problems, saved, save };
+}
+
+async function dialogueEditor(main, id) {
+  const data = await api("GET", "/dialogues/" + encodeURIComponent(id));
+  const editor = codeEditor({
+    source: data.source, label: "Dialogue YAML", editable: can("dialogues"), problems: data.problems,
+    validate: (text) => api("POST", "/dialogues/validate", { source: text, file: data.file }),
+    save: (text) => api("PUT", "/dialogues/" + encodeURIComponent(id), { source: text }),
+    savedText: "Saved. Publish to put it live." });
   main.replaceChildren(
     h("div", { class: "toolbar" }, h("a", { href: "#/dialogues" }, "← Dialogues"), h("h2", {}, data.id), status(data.status),
-      h("span", { class: "spacer" }), saved, save, publishControl()),
+      h("span", { class: "spacer" }), editor.saved, editor.save, publishControl()),
     h("div", { class: "editor" },
-      h("div", {}, h("div", { class: "code" }, gutter, source), problems),
-      h("div", { class: "graph" }, h("h3", {}, "Flow"), data.graph
+      h("div", {}, editor.code, editor.problems),
+      h("div", {}, draftPreview(() => document.getElementById("source").value), h("div", { class: "graph" }, h("h3", {}, "Flow"), data.graph
         ? h("img", { alt: "The dialogue's flow", src: "data:image/svg+xml;charset=utf-8," + encodeURIComponent(data.graph) })
-        : h("p", { class: "muted" }, "Fix the problems to see the flow."))));
-  showProblems(data.problems);
+        : h("p", { class: "muted" }, "Fix the problems to see the flow.")))));
+}
+
+// Chat with the draft as it is in the editor (saved or not): the server plays it without Rasa.
+function draftPreview(currentSource) {
+  const log = h("ol", { class: "transcript", id: "draft-log" });
+  const input = h("input", { id: "draft-input", placeholder: "Type an answer…", "aria-label": "Answer the draft" });
+  let state = null;
+  const show = (messages) => {
+    for (const message of messages) {
+      log.append(h("li", { class: message.from }, message.text));
+      if (message.buttons && message.buttons.length) {
+        log.append(h("li", { class: "buttons" }, message.buttons.map((button) =>
+          h("button", { type: "button", onclick: () => say(button.payload, button.title) }, button.title))));
+      }
+    }
+    log.scrollTop = log.scrollHeight;
+  };
+  async function say(answer, shown) {
+    if (shown !== undefined) log.append(h("li", { class: "visitor" }, shown));
+    try {
+      const reply = await api("POST", "/dialogues/preview", state === null
+        ? { source: currentSource() } : { source: currentSource(), state, answer });
+      state = reply.state;
+      show(reply.messages);
+    } catch (error) { log.append(h("li", { class: "system" }, error.message)); }
+  }
+  const restart = () => { log.replaceChildren(); state = null; say(); };
+  const form = h("form", { class: "toolbar", onsubmit: (event) => {
+    event.preventDefault();
+    if (!input.value.trim() || state === null) return;
+    say(input.value, input.value); input.value = "";
+  } }, input, h("button", { type: "submit" }, "Send"), h("button", { type: "button", id: "draft-restart", onclick: restart }, "Restart"));
+  restart();
+  return h("div", { class: "card preview-chat" }, h("h3", {}, "Preview: chat with the draft"), log, form);
+}
+
+// --- Calendar -------------------------------------------------------------------------------
+async function calendarPage(main) {
+  const data = await api("GET", "/calendar");
+  const admin = can("integrations");
+  const editor = codeEditor({
+    source: data.source, label: "Agents YAML", editable: admin, problems: data.problems,
+    validate: (text) => api("POST", "/calendar/validate", { source: text }),
+    save: async (text) => { const answer = await api("PUT", "/calendar", { source: text }); setTimeout(render, 800); return answer; },
+    savedText: "Saved: the bot uses it at once." });
+  const hours = (agent) => Object.entries(agent.hours).map(([day, spans]) => `${day} ${spans.join(", ")}`).join("; ");
+  main.replaceChildren(
+    h("div", { class: "toolbar" }, h("h2", {}, "Calendar"), h("span", { class: "spacer" }),
+      h("span", { class: data.meetings_on ? "ok" : "error" }, data.meetings_on ? "Meetings are on" : "Meetings are off: fix the agents file")),
+    h("table", { id: "calendar-agents" },
+      h("thead", {}, h("tr", {}, ["Agent", "Calendar", "Time zone", "Hours", "Meeting", "Buffer", "Notice", "Max/day", "Active", ""].map((t) => h("th", {}, t)))),
+      h("tbody", {}, data.agents.map((a) => {
+        const result = h("div", { class: "muted", "data-result": a.email });
+        return h("tr", { "data-agent": a.email },
+          h("td", {}, h("strong", {}, a.name), h("div", { class: "muted" }, a.email),
+            a.feed_url ? h("div", {}, h("a", { href: a.feed_url }, "iCalendar feed")) : null),
+          h("td", {}, a.calendar), h("td", {}, a.timezone), h("td", {}, hours(a)), h("td", {}, `${a.meeting_minutes} min`),
+          h("td", {}, `${a.buffer_minutes} min`), h("td", {}, `${a.min_notice_minutes} min`), h("td", {}, a.max_per_day ?? "–"),
+          h("td", {}, a.active ? "yes" : "no"),
+          h("td", {}, admin ? h("button", { "data-action": "test", onclick: async () => {
+            result.textContent = "Asking…";
+            const answer = await api("POST", `/calendar/agents/${encodeURIComponent(a.email)}/test`);
+            result.className = answer.ok ? "ok" : "error"; result.textContent = answer.message;
+          } }, "Test") : null, result));
+      }))),
+    h("div", {}, data.feeds_on ? null
+      : h("p", { class: "muted" }, "Feeds of local calendars are off: set DYNCHAT_FEED_SECRET to give each agent a feed URL.")),
+    h("h3", {}, `The agents file (${data.file}), ${data.rules} routing rules`),
+    h("div", { class: "toolbar" }, h("span", { class: "spacer" }), editor.saved, editor.save),
+    editor.code, editor.problems);
+}
+
+// --- Integrations ---------------------------------------------------------------------------
+async function integrationsPage(main) {
+  const data = await api("GET", "/integrations/marketo");
+  const admin = can("integrations");
+  const result = h("p", { id: "marketo-test-result", role: "status" });
+  const test = h("button", { id: "marketo-test", hidden: !admin, disabled: !data.configured, onclick: async () => {
+    result.className = "muted"; result.textContent = "Testing…";
+    const answer = await api("POST", "/integrations/marketo/test");
+    result.className = answer.ok ? "ok" : "error";
+    result.textContent = `${answer.message}${answer.seconds !== undefined ? ` (${answer.seconds} s)` : ""}`;
+  } }, "Test the connection");
+  const sync = h("button", { class: "primary", id: "marketo-sync", hidden: !admin, disabled: !data.configured, onclick: async () => {
+    try { await api("POST", "/integrations/marketo/sync"); } catch (error) { alert(error.message); }
+    follow();
+  } }, "Sync now");
+  const runs = h("tbody");
+  async function follow() {
+    const now = await api("GET", "/integrations/marketo");
+    runs.replaceChildren(...now.runs.map((r) => h("tr", {}, h("td", {}, when(r.started_at)), h("td", {}, r.by), h("td", {}, status(r.state)),
+      h("td", {}, r.records), h("td", { class: r.error ? "error" : "muted" }, r.error || r.progress))));
+    document.getElementById("sync-summary").textContent = now.sync.summary;
+    if (now.runs.length && now.runs[0].state === "running") setTimeout(() => { if (document.body.contains(runs)) follow(); }, 1000);
+  }
+  const box = data.outbox;
+  const retry = h("button", { id: "outbox-retry", hidden: !admin || !box.refused, onclick: async () => {
+    const answer = await api("POST", "/integrations/outbox/retry", { ids: null });
+    alert(`${answer.queued} message(s) queued again`); render();
+  } }, "Retry the refused");
+  main.replaceChildren(
+    h("h2", {}, "Integrations"),
+    h("div", { class: "card", id: "marketo" }, h("h3", {}, "Marketo"),
+      h("p", {}, data.configured ? `Connected to ${data.host} with client id ${data.client_id}.`
+        : "Not configured: set MARKETO_BASE_URL, MARKETO_CLIENT_ID and MARKETO_CLIENT_SECRET where the bot runs."),
+      h("p", { class: "muted" }, "The secret is read from the environment and never shown or stored here."),
+      h("div", { class: "toolbar" }, test, sync), result,
+      h("h3", {}, "Lead sync"), h("pre", { id: "sync-summary" }, data.sync.summary),
+      h("table", { id: "sync-runs" }, h("thead", {}, h("tr", {}, ["Started", "By", "State", "Leads", "Progress"].map((t) => h("th", {}, t)))), runs),
+      h("h3", {}, "Outbox: what waits to reach Marketo"),
+      h("div", { class: "figures", id: "outbox" },
+        [["pending", "Pending"], ["due", "Due now"], ["sent", "Sent"], ["refused", "Refused by Marketo"]].map(([key, label]) =>
+          h("div", { class: "figure", "data-measure": key }, h("div", { class: "value" }, box[key]), h("div", { class: "label" }, label)))),
+      box.last_error ? h("p", { class: "muted" }, `Last error: ${box.last_error}`) : null,
+      box.refused_messages.length ? h("table", { id: "refused" },
+        h("thead", {}, h("tr", {}, ["Queued", "Kind", "Attempts", "Marketo's answer"].map((t) => h("th", {}, t)))),
+        h("tbody", {}, box.refused_messages.map((m) => h("tr", {}, h("td", {}, when(m.created_at)), h("td", {}, m.kind),
+          h("td", {}, m.attempts), h("td", {}, m.error || "–"))))) : null,
+      retry));
+  follow();
 }
 
 // --- Configuration ----------------------------------------------------------------------
 const APPEARANCE = [
-  ["bot_name", "Bot name", "text"], ["header_label", "Header label", "text"], ["avatar", "Avatar (https URL)", "url"],
+  ["bot_name", "Bot name", "text"], ["header_label", "Header label", "text"], ["avatar", "Avatar (https URL, or upload one)", "text"],
   ["primary_color", "Colour", "color"], ["font_family", "Font", "text"],
   ["position", "Position", ["bottom-right", "bottom-left"]], ["padding", "Distance from the corner (px)", "number"],
   ["launcher_icon", "Launcher icon (chat, an emoji, or an https URL)", "text"],
@@ -275,6 +403,19 @@ async function configurationPage(main) {
     return h("label", { class: "field" + (kind === "checkbox" ? " check" : "") }, h("span", {}, label), input);
   });
   const saved = h("p", { id: "appearance-saved", role: "status" });
+  const upload = h("input", { type: "file", id: "avatar-upload", accept: "image/png,image/jpeg,image/gif,image/webp",
+    hidden: !editable, "aria-label": "Upload an avatar" });
+  upload.addEventListener("change", async () => {
+    const file = upload.files && upload.files[0];
+    if (!file) return;
+    const answer = await fetch("/api/configuration/avatar", { method: "POST", credentials: "same-origin", body: file,
+      headers: { "Content-Type": file.type || "application/octet-stream", "X-CSRF-Token": state.session.csrf } });
+    const data = await answer.json().catch(() => ({}));
+    if (!answer.ok) { saved.className = "error"; saved.textContent = data.error || answer.statusText; return; }
+    inputs.avatar.value = data.avatar;
+    saved.className = "muted"; saved.textContent = "Uploaded: save the look to use it.";
+    refresh();
+  });
   const saveLook = h("button", { class: "primary", id: "save-appearance", hidden: !editable, onclick: async () => {
     try {
       await api("PUT", "/configuration/appearance", values());
@@ -300,7 +441,9 @@ async function configurationPage(main) {
     h("div", { id: "widget-file-problems" }, data.problems.length
       ? h("ul", { class: "problems" }, data.problems.map((p) => h("li", {}, p))) : null),
     h("div", { class: "editor" },
-      h("div", { class: "card" }, h("h3", {}, "The widget's look"), h("div", { class: "fields" }, fields), saveLook, saved),
+      h("div", { class: "card" }, h("h3", {}, "The widget's look"), h("div", { class: "fields" }, fields),
+        h("label", { class: "field" }, h("span", {}, "Upload an avatar (PNG, JPEG, GIF or WebP, at most 256 kB)"), upload),
+        saveLook, saved),
       h("div", { class: "card" }, h("h3", {}, "Live preview"), frame)),
     h("div", { class: "card" }, h("h3", {}, "Domains"),
       h("div", { class: "editor" },
@@ -477,7 +620,7 @@ async function requestsPage(main) {
       : h("p", { class: "muted" }, "Nobody has asked for a person yet."));
 }
 
-const PAGES = { dialogues: dialoguesPage, configuration: configurationPage, meetings: meetingsPage, routing: routingPage, analytics: analyticsPage,
+const PAGES = { integrations: integrationsPage, dialogues: dialoguesPage, configuration: configurationPage, calendar: calendarPage, meetings: meetingsPage, routing: routingPage, analytics: analyticsPage,
   conversations: conversationsPage, requests: requestsPage };
 
 window.addEventListener("hashchange", render);
