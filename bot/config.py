@@ -59,6 +59,15 @@ class Settings:
         return f"http://127.0.0.1:{self.action_port}/webhook"
 
 
+def _kept_token(var: Path) -> Optional[str]:
+    """The token `dynchat run` keeps in var/secrets/ (so `dynchat publish` from a terminal can use it)."""
+    kept = var / "secrets" / "internal-token"
+    try:
+        return kept.read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
+
+
 def from_environment(env: Mapping[str, str]) -> Settings:
     project = Path(env.get("DYNCHAT_PROJECT", ".")).resolve()
 
@@ -93,5 +102,5 @@ def from_environment(env: Mapping[str, str]) -> Settings:
         web_port=int(env.get("DYNCHAT_WEB_PORT", "8080")),
         demo_site=path("DYNCHAT_DEMO_SITE", "demo"),
         secure_cookies=env.get("DYNCHAT_SECURE_COOKIES", "").lower() in ("1", "true", "yes"),
-        internal_token=env.get("DYNCHAT_INTERNAL_TOKEN") or None,
+        internal_token=env.get("DYNCHAT_INTERNAL_TOKEN") or _kept_token(path("DYNCHAT_VAR", "var")),
     )

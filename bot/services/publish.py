@@ -103,13 +103,6 @@ class Publisher:
         threading.Thread(target=self._run, args=(job,), name="publish", daemon=True).start()
         return job
 
-    def wait(self, timeout: float) -> Optional[Publish]:
-        """The current publish once it has finished (or after `timeout` seconds): for the CLI and tests."""
-        deadline = time.monotonic() + timeout
-        while self.current is not None and self.current.running and time.monotonic() < deadline:
-            time.sleep(0.2)
-        return self.current
-
     def _run(self, job: Publish) -> None:
         try:
             self._publish(job)

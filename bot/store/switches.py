@@ -29,11 +29,6 @@ class Switches:
             return frozenset(row.dialogue for row in connection.execute(
                 select(dialogue_states.c.dialogue).where(dialogue_states.c.paused.is_(True))))
 
-    def states(self) -> Dict[str, Dict[str, Any]]:
-        with self.engine.connect() as connection:
-            return {row.dialogue: {"paused": bool(row.paused), "changed_at": row.changed_at, "changed_by": row.changed_by}
-                    for row in connection.execute(select(dialogue_states))}
-
     def set_paused(self, dialogue: str, paused: bool, by: Optional[str] = None) -> None:
         with self.engine.begin() as connection:
             statement = insert_for(connection, dialogue_states).values(

@@ -83,6 +83,13 @@ def log_in(context: BrowserContext, console: str, email: str, password: str) -> 
     return page
 
 
+def save_domains(page: Page, field: str, text: str) -> None:
+    """Fill one of the Configuration tab's domain lists and save both."""
+    page.fill(field, text)
+    page.locator("#save-domains").click()
+    expect(page.locator("#domains-saved")).to_have_text("Saved: in effect at once.")
+
+
 def services(bot: e2e_support.Bot) -> Services:
     return Services(from_environment(bot.env))
 
@@ -275,25 +282,19 @@ def test_a_configuration_change_shows_in_the_preview_then_in_the_widget(bot, con
 def test_an_email_at_a_blocked_domain_is_refused_in_the_chat(bot, console, context) -> None:
     page = log_in(context, console, "designer@corp.test", PASSWORDS["designer"])
     page.locator("a[data-tab=configuration]").click()
-    page.fill("#blocked-domains", "gmail.com\nHotmail.com")
-    page.locator("#save-domains").click()
-    expect(page.locator("#domains-saved")).to_have_text("Saved: in effect at once.")
+    save_domains(page, "#blocked-domains", "gmail.com\nHotmail.com")
     expect(page.locator("#blocked-domains")).to_have_value("gmail.com\nhotmail.com")
     me = chat(bot, "/dc__pricing__size__3", "Yes")
     assert bot.texts(me, "pat@gmail.com") == [
         "Sorry, we can't take addresses at that domain here. Please use your work email.", "What is your work email?"]
     assert bot.texts(me, "pat@example.com") == ["And a phone number where sales can reach you?"]
-    page.fill("#blocked-domains", "")
-    page.locator("#save-domains").click()
-    expect(page.locator("#domains-saved")).to_have_text("Saved: in effect at once.")
+    save_domains(page, "#blocked-domains", "")
 
 
 def test_only_the_listed_sites_may_use_the_chat(bot, console, context) -> None:
     page = log_in(context, console, "designer@corp.test", PASSWORDS["designer"])
     page.locator("a[data-tab=configuration]").click()
-    page.fill("#allowed-domains", "example.org")
-    page.locator("#save-domains").click()
-    expect(page.locator("#domains-saved")).to_have_text("Saved: in effect at once.")
+    save_domains(page, "#allowed-domains", "example.org")
     try:
         body = {"sender": uuid.uuid4().hex, "message": "/session_start", "metadata": {"url": "https://www.example.org/pricing"}}
         rest = bot.base + "/webhooks/rest/webhook"
@@ -314,9 +315,7 @@ def test_only_the_listed_sites_may_use_the_chat(bot, console, context) -> None:
                 client.disconnect()
             assert connected is allowed, origin
     finally:
-        page.fill("#allowed-domains", "")
-        page.locator("#save-domains").click()
-        expect(page.locator("#domains-saved")).to_have_text("Saved: in effect at once.")
+        save_domains(page, "#allowed-domains", "")
 
 
 def test_a_broken_dialogue_is_not_published_and_the_bot_goes_on(bot, console, context) -> None:
