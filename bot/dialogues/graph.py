@@ -33,16 +33,16 @@ def edges(dialogue: Dialogue) -> List[Tuple[str, str, str]]:
         for option in options:
             result.append((card.id, option.next, option.label.default))
         for arm in card.arms if isinstance(card, BranchCard) else ():
-            result.append((card.id, arm.next, "else" if arm.condition is None else _condition_label(arm.condition)))
+            result.append((card.id, arm.next, "else" if arm.condition is None else condition_label(arm.condition)))
         if card.next and not options:
             result.append((card.id, card.next, ""))
     return result
 
 
-def _condition_label(condition: Dict) -> str:
+def condition_label(condition: Dict) -> str:
     if "all" in condition or "any" in condition:
         key = "all" if "all" in condition else "any"
-        return f" {'and' if key == 'all' else 'or'} ".join(_condition_label(c) for c in condition[key])
+        return f" {'and' if key == 'all' else 'or'} ".join(condition_label(c) for c in condition[key])
     value = condition.get("value", "")
     return f"{condition['field']} {condition['op']} {value}".strip()
 

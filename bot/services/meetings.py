@@ -14,6 +14,7 @@ from bot.calendars.base import CalendarError, CreatedEvent
 from bot.calendars.providers import Calendars
 from bot.core.agents import Agent, Routing
 from bot.core.meetings import ACTIVE, BookingRequest, Meeting
+from bot.dialogues.graph import condition_label
 from bot.routing.router import Choice, PoolState, pool_label, weighted_order
 from bot.store.meetings import BookingResult, Meetings
 
@@ -119,6 +120,10 @@ def routing_view(routing: Routing, store: Meetings, recent: int = 30) -> Dict[st
         "agents": [{"email": a.email, "name": a.name, "active": a.active, "calendar": a.calendar,
                     "teams": list(a.teams), "meetings": counts.get(a.email, 0)} for a in routing.agents],
         "rules": len(routing.rules), "accounts": len(routing.accounts or {}),
+        "rule_list": [{"if": condition_label(dict(rule.condition)) if rule.condition else "always",
+                       "to": f"team {rule.team}" if rule.team else f"agent {rule.agent}"} for rule in routing.rules],
+        "account_list": [{"account": account, "agent": agent}
+                         for account, agent in sorted((routing.accounts or {}).items())[:200]],
         "recent": [{"at": at, "meeting": meeting_id, "status": status, "reason": note}
                    for at, meeting_id, status, note in store.recent_history(recent)],
     }

@@ -225,6 +225,8 @@ def test_a_meeting_booked_in_the_chat_shows_in_meetings_and_routing_and_is_cance
     page.locator("a[data-tab=routing]").click()
     expect(page.locator(f"#agents tr[data-agent='{agent}'] .meetings")).to_have_text("1")
     expect(page.locator("#reasons tbody tr").first).to_contain_text("booked")
+    expect(page.locator("#rules tbody tr").first).to_contain_text("company.employees gte 1000")
+    expect(page.locator("#rules tbody tr").first).to_contain_text("team enterprise")
     page.locator("a[data-tab=meetings]").click()
     row = page.locator(f"#meetings tr[data-id='{meeting_id}']")
     expect(row).to_contain_text("robin@example.com")

@@ -292,6 +292,8 @@ ROUTING = obj({"pools": array(obj({"pool": STRING, "label": STRING, "order": arr
                "agents": array(obj({"email": STRING, "name": STRING, "active": BOOLEAN, "calendar": STRING,
                                     "teams": array(STRING), "meetings": INTEGER}, ["email", "meetings"])),
                "rules": INTEGER, "accounts": INTEGER,
+               "rule_list": array(obj({"if": STRING, "to": STRING}, ["if", "to"])),
+               "account_list": array(obj({"account": STRING, "agent": STRING}, ["account", "agent"])),
                "recent": array(obj({"at": NUMBER, "meeting": STRING, "status": STRING, "reason": STRING},
                                    ["at", "meeting", "status", "reason"]))},
               ["pools", "agents", "recent"])
@@ -680,7 +682,8 @@ def blueprint(services: "Services", version: str = "1") -> Tuple[Blueprint, Docu
     async def routing_state(_request: Request, _session: "Session") -> response.HTTPResponse:
         routing = services.routing.current()
         if routing is None:
-            return reply({"pools": [], "agents": [], "rules": 0, "accounts": 0, "recent": []})
+            return reply({"pools": [], "agents": [], "rules": 0, "accounts": 0, "rule_list": [], "account_list": [],
+                          "recent": []})
         return reply(await blocking(meeting_service.routing_view, routing, services.meetings))
 
     # --- analytics ---
