@@ -46,6 +46,8 @@ class Supervised:
 # (Rasa expands `${...}` in endpoints.yml), so a password never lands in a file.
 TRACKER_STORE_URL = "DYNCHAT_TRACKER_STORE_URL"
 FIRST_ADMIN = "admin@localhost"
+INTERNAL_TOKEN = "DYNCHAT_INTERNAL_TOKEN"
+INTERNAL_TOKEN_ARG = "${DYNCHAT_INTERNAL_TOKEN}"  # replaced by the token when the servers start
 
 
 def endpoints_for(settings: Settings) -> Path:
@@ -60,6 +62,7 @@ def endpoints_for(settings: Settings) -> Path:
     endpoints = yaml.safe_load(source.read_text(encoding="utf-8")) if source.exists() else {}
     endpoints = endpoints or {}
     endpoints.setdefault("action_endpoint", {})["url"] = settings.action_url
+    endpoints["action_endpoint"]["token"] = "${%s}" % INTERNAL_TOKEN  # the action server answers only this
     endpoints.setdefault("tracker_store", {"type": "bot.web.tracker_store.SQLTrackerStore",
                                           "url": "${%s}" % TRACKER_STORE_URL})
     target = settings.build / "endpoints.yml"
@@ -94,10 +97,12 @@ def processes(settings: Settings, model: Path) -> List[Supervised]:
     extra = [marketo_emulator(settings)] if settings.marketo_emulator else []
     extra += [web(settings)] if settings.web_port else []
     return extra + [
-        Supervised("action server", [python, "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.action_port)],
-                f"http://127.0.0.1:{settings.action_port}/health"),
+        Supervised("action server", [python, "-m", "bot.web.action_server", "--port", str(settings.action_port)],
+                   f"http://127.0.0.1:{settings.action_port}/health"),
+        # The HTTP API needs the token (`?token=`); the chat channels and the widget do not.
         Supervised("Rasa server", [
-            python, "-m", "rasa", "run", "--model", str(model), "--enable-api", "--cors", "*",
+            python, "-m", "rasa", "run", "--model", str(model), "--enable-api", "--auth-token", INTERNAL_TOKEN_ARG,
+            "--cors", "*",
             "--interface", settings.host, "--port", str(settings.rasa_port),
             "--credentials", str(settings.project / "credentials.yml"), "--endpoints", str(endpoints_for(settings)),
         ], f"http://127.0.0.1:{settings.rasa_port}/"),
@@ -159,7 +164,7 @@ def run(settings: Settings, model: Path, startup_timeout: float = 300) -> int:
         return 1
 
     env["DYNCHAT_BUILD"] = str(settings.build)
-    env.setdefault("DYNCHAT_INTERNAL_TOKEN", internal_token(settings))
+    env.setdefault(INTERNAL_TOKEN, internal_token(settings))
     env[TRACKER_STORE_URL] = settings.database_url
     database = Database(settings.database_url)  # the schema (and the SQLite file's WAL mode) before Rasa opens it
     database.upgrade()
@@ -181,7 +186,8 @@ def run(settings: Settings, model: Path, startup_timeout: float = 300) -> int:
     try:
         with open(log, "ab") as output:
             for service in running:
-                service.process = subprocess.Popen(service.command, cwd=settings.project, env=env,
+                command = [env[INTERNAL_TOKEN] if part == INTERNAL_TOKEN_ARG else part for part in service.command]
+                service.process = subprocess.Popen(command, cwd=settings.project, env=env,
                                                    stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + startup_timeout
         waiting = list(running)

@@ -51,8 +51,11 @@ def test_conversations_go_to_our_database_unless_the_project_names_a_tracker_sto
     written = endpoints_for(settings)
     assert "s3cret" not in written.read_text(encoding="utf-8")  # the URL comes from the environment
     monkeypatch.setenv(TRACKER_STORE_URL, secret_url)  # as `dynchat run` starts the Rasa server
+    monkeypatch.setenv("DYNCHAT_INTERNAL_TOKEN", "the-shared-token")
     store = read_endpoint_config(str(written), "tracker_store")  # as the Rasa server reads it
     assert (store.type, store.url) == ("bot.web.tracker_store.SQLTrackerStore", secret_url)
+    assert read_endpoint_config(str(written), "action_endpoint").token == "the-shared-token"
+    assert "the-shared-token" not in written.read_text(encoding="utf-8")
 
     project = tmp_path / "project"
     project.mkdir()

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import threading
 import time
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,7 +49,9 @@ class Bot:
             return json.loads(response.read())
 
     def get(self, path: str) -> Any:
-        with urllib.request.urlopen(self.base + path, timeout=60) as response:
+        """Rasa's HTTP API, with the token `dynchat run` gave it (the tests set DYNCHAT_INTERNAL_TOKEN)."""
+        token = urllib.parse.quote(self.env.get("DYNCHAT_INTERNAL_TOKEN", ""))
+        with urllib.request.urlopen(f"{self.base}{path}{'&' if '?' in path else '?'}token={token}", timeout=60) as response:
             return json.loads(response.read())
 
     def say(self, sender: str, text: str, metadata: Optional[Dict[str, Any]] = None) -> List[Dict[str, Any]]:
@@ -83,6 +86,7 @@ def environment(tmp: Path, dialogues: Path, rasa_port: int = 0, action_port: int
         "DATABASE_URL": f"sqlite:///{tmp / 'visitors.db'}", "DYNCHAT_VAR": str(tmp / "var"),
         "DYNCHAT_WEB_PORT": "0",  # the widget's tests start the demo site on a port of their own
         "DYNCHAT_AGENTS": str(tmp / "no-agents.yml"),  # meetings are off unless a test gives agents
+        "DYNCHAT_INTERNAL_TOKEN": "e2e-internal-token",  # Rasa's HTTP API and the action server want it
     })
     return env
 
