@@ -10,6 +10,7 @@ scroll), or the conversation already going on in this visit.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 from dataclasses import dataclass, fields, replace
@@ -117,6 +118,50 @@ def clean_domains(values: Any, limit: int = 1000) -> Tuple[List[str], List[str]]
     cleaned = sorted({v.strip().lower().lstrip("@").removeprefix("www.") for v in values if v.strip()})
     wrong = [v for v in cleaned if not _DOMAIN.match(v)]
     return ([], [f"'{v}' is not a domain such as example.com" for v in wrong[:20]]) if wrong else (cleaned, [])
+
+
+TEXT_KEYS = ("url", "referrer", "locale", "timezone", "mkto_trk", "email", "dialogue", "signature")
+NUMBER_KEYS = ("time_on_page", "time_on_site", "scroll")
+ATTRIBUTE_MAPS = ("person", "company")   # what a site already knows of the visitor (at most 50 fields each)
+MAX_MESSAGE = 2000                       # characters a visitor may type in one message
+MAX_METADATA = 16 * 1024                 # bytes of metadata kept with a message (JSON)
+SENDER = re.compile(r"^[A-Za-z0-9_.:@-]{1,128}$")
+TOO_LONG = f"That message is too long for me: please keep it under {MAX_MESSAGE:,} characters."
+
+
+def clean_metadata(raw: Any) -> Dict[str, Any]:
+    """The contract's visit metadata from what a page or client sent: known keys, right types, bounded
+    texts, at most 16 kB in all; everything else is dropped."""
+    metadata: Dict[str, Any] = {}
+    if not isinstance(raw, Mapping):
+        return metadata
+    for key in TEXT_KEYS:
+        value = raw.get(key)
+        if isinstance(value, str) and value.strip():
+            metadata[key] = value.strip()[:2000]
+    for key in NUMBER_KEYS:
+        value = raw.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < 10 ** 7:
+            metadata[key] = int(value)
+    for key in ATTRIBUTE_MAPS:
+        value = raw.get(key)
+        if isinstance(value, Mapping):
+            kept = {str(k)[:64]: (v[:500] if isinstance(v, str) else v) for k, v in list(value.items())[:50]
+                    if isinstance(k, str) and isinstance(v, (str, int, float, bool)) and not isinstance(v, bool)}
+            if kept:
+                metadata[key] = kept
+    while len(json.dumps(metadata, ensure_ascii=False).encode("utf-8")) > MAX_METADATA:
+        metadata.pop(next(reversed(metadata)))  # the attribute maps go first, then the texts
+    return metadata
+
+
+def check_message(text: Any) -> Optional[str]:
+    """Why a visitor's message is not taken (None: it is): a text, at most MAX_MESSAGE characters."""
+    if not isinstance(text, str):
+        return "'message' is a text"
+    if len(text) > MAX_MESSAGE:
+        return TOO_LONG
+    return None
 
 
 def store_avatar(folder: Path, data: bytes, content_type: str) -> Tuple[Optional[str], Optional[str]]:

@@ -6,10 +6,14 @@ a visit's `/session_start` with the first card; these channels therefore follow
 every `/session_start` with a `/dc_start` (same sender, same metadata), whose
 compiled rule starts the chosen dialogue. A browser's page on a site that the
 console's list of embedding domains leaves out is refused (REST: 403;
-socket.io: the connection). Everything else is Rasa's own code.
+socket.io: the connection). A message is checked before Rasa sees it: a
+JSON object with a sender (REST), a text of at most 2,000 characters (a
+longer one gets a polite answer, not NLU), metadata cut to the contract's
+keys and 16 kB. Everything else is Rasa's own code.
 """
 from __future__ import annotations
 
+import json
 from typing import Any, Awaitable, Callable, Dict, Optional
 from urllib.parse import urlsplit
 
@@ -19,9 +23,10 @@ from sanic.request import Request
 
 from bot import app
 from bot.core.naming import START_INTENT
-from bot.services.widget import origin_allowed
+from bot.services.widget import SENDER, TOO_LONG, check_message, clean_metadata, origin_allowed
 
 SESSION_START = "/session_start"
+MAX_BODY = 64 * 1024
 OnNewMessage = Callable[[channel.UserMessage], Awaitable[Any]]
 
 
@@ -49,6 +54,34 @@ async def allowed_origin(origin: Optional[str]) -> bool:
     return origin_allowed(origin, allowed, sorted(own))
 
 
+async def checked_rest_message(request: Request) -> Optional[response.HTTPResponse]:
+    """A REST message as the contract has it, or the answer that refuses it before Rasa (and NLU) sees it:
+    400 for a malformed body or a missing sender (it would join a conversation named "default"), the bot's
+    polite "too long" for a long text; the metadata is cut to the contract's keys and 16 kB."""
+    if request.method != "POST" or not request.path.endswith("/webhook"):
+        return None
+    if len(request.body or b"") > MAX_BODY:
+        return response.json({"error": f"the body is larger than {MAX_BODY // 1024} kB"}, status=413)
+    try:
+        data = json.loads(request.body or b"")
+    except (ValueError, UnicodeDecodeError):
+        return response.json({"error": "the body is not valid JSON"}, status=400)
+    if not isinstance(data, dict):
+        return response.json({"error": "send a JSON object: {sender, message, metadata}"}, status=400)
+    sender = data.get("sender")
+    if not isinstance(sender, str) or not SENDER.match(sender):
+        return response.json({"error": "'sender' is required: 1 to 128 letters, digits or _ . : @ -"}, status=400)
+    problem = check_message(data.get("message"))
+    if problem == TOO_LONG:
+        return response.json([{"recipient_id": sender, "text": TOO_LONG}])
+    if problem:
+        return response.json({"error": problem}, status=400)
+    data["metadata"] = clean_metadata(data.get("metadata"))
+    request.body = json.dumps(data).encode("utf-8")
+    request.parsed_json = None  # Rasa's handler parses the checked body
+    return None
+
+
 def refusing_other_sites(blueprint: Blueprint) -> Blueprint:
     """A browser on a site that is not on the list gets 403 before the chat sees anything."""
     @blueprint.middleware("request")
@@ -68,7 +101,9 @@ class RestInput(rest.RestInput):
         return "rest"
 
     def blueprint(self, on_new_message: OnNewMessage):  # type: ignore[override]
-        return refusing_other_sites(super().blueprint(starting_dialogues(on_new_message)))
+        blueprint = refusing_other_sites(super().blueprint(starting_dialogues(on_new_message)))
+        blueprint.middleware("request")(checked_rest_message)
+        return blueprint
 
 
 class SocketIOInput(socketio.SocketIOInput):
@@ -88,4 +123,23 @@ class SocketIOInput(socketio.SocketIOInput):
             return bool(await rasas_connect(sid, environ, auth))
 
         self.sio.on("connect", namespace=self.namespace)(connect)
+        rasas_message = self.sio.handlers[self.namespace or "/"][self.user_message_evt]
+
+        async def message(sid: str, data: Any) -> None:
+            """Only a text of the contract's length, with the contract's metadata, reaches Rasa."""
+            if not isinstance(data, dict):
+                return
+            problem = check_message(data.get("message", ""))
+            if problem:
+                await self.sio.emit(self.bot_message_evt, {"text": TOO_LONG if problem == TOO_LONG else problem}, room=sid)
+                return
+            metadata = data.get(self.metadata_key)
+            if isinstance(metadata, str):
+                try:
+                    metadata = json.loads(metadata)
+                except ValueError:
+                    metadata = {}
+            await rasas_message(sid, {**data, self.metadata_key: clean_metadata(metadata)})
+
+        self.sio.on(self.user_message_evt, namespace=self.namespace)(message)
         return blueprint

@@ -16,31 +16,11 @@ from sanic import Blueprint, response
 from sanic.request import Request
 
 from bot import app
-from bot.services.widget import AVATAR_MIME, avatar_file, plan_visit
+from bot.services.widget import AVATAR_MIME, avatar_file, clean_metadata, plan_visit
 from bot.web.channels import refusing_other_sites
 
 MAX_BODY = 16 * 1024
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
-TEXT_KEYS = ("url", "referrer", "locale", "timezone", "mkto_trk", "email")
-NUMBER_KEYS = ("time_on_page", "time_on_site", "scroll")
-
-
-def clean_metadata(raw: Any) -> Dict[str, Any]:
-    """The contract's visit metadata from what a page sent: known keys, right types, bounded texts."""
-    metadata: Dict[str, Any] = {}
-    if not isinstance(raw, Mapping):
-        return metadata
-    for key in TEXT_KEYS:
-        value = raw.get(key)
-        if isinstance(value, str) and value.strip():
-            metadata[key] = value.strip()[:2000]
-    for key in NUMBER_KEYS:
-        value = raw.get(key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < 10 ** 7:
-            metadata[key] = int(value)
-    return metadata
-
-
 def _error(status: int, message: str) -> response.HTTPResponse:
     return response.json({"error": message}, status=status)
 

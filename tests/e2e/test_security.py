@@ -7,6 +7,7 @@ processes; the chat channels and the widget stay open.
 """
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Iterator
 
@@ -67,3 +68,39 @@ def test_the_action_server_answers_only_the_rasa_server(bot) -> None:
     assert requests.post(actions + "/webhook", json=crafted, params={"token": "guessed"}, timeout=10).status_code == 403
     assert requests.get(actions + "/actions", timeout=10).status_code == 403
     assert requests.get(actions + "/health", timeout=10).status_code == 200  # the supervisor's check stays open
+
+
+def test_a_long_message_is_refused_politely_before_nlu_and_others_go_on(bot) -> None:
+    me = uuid.uuid4().hex
+    bot.say(me, "/session_start", {"url": "https://example.com/pricing"})
+    began = time.monotonic()
+    answer = bot.say(me, "blah " * 10_000)  # 50 kB: before, it stalled every visitor 6.8 s
+    assert [m["text"] for m in answer] == ["That message is too long for me: please keep it under 2,000 characters."]
+    assert time.monotonic() - began < 2
+    assert bot.texts(uuid.uuid4().hex, "/session_start", {"url": "https://example.com/pricing"})[0] == \
+        "Looking at our plans, there?"
+    assert bot.texts(me, "/dc__pricing__size__3")[-1] == "Would you like to talk to sales?"  # the visitor goes on
+
+
+@pytest.mark.parametrize("body", [b"", b"[]", b'"text"', b"{", b"null", b'{"message": "hi"}',
+                                  b'{"sender": 5, "message": "hi"}', b'{"sender": "a b", "message": "hi"}',
+                                  b'{"sender": "x", "message": ["hi"]}'])
+def test_malformed_bodies_and_a_missing_sender_are_400_with_a_json_error(bot, body: bytes) -> None:
+    answer = requests.post(bot.base + "/webhooks/rest/webhook", data=body, headers={"Content-Type": "application/json"},
+                           timeout=10)
+    assert answer.status_code == 400 and "error" in answer.json(), (body, answer.status_code, answer.text[:200])
+
+
+def test_metadata_is_cut_to_the_contract_before_it_is_kept(bot) -> None:
+    me = uuid.uuid4().hex
+    huge = requests.post(bot.base + "/webhooks/rest/webhook", timeout=10, json={
+        "sender": me, "message": "/session_start", "metadata": {"url": "https://example.com/", "junk": "j" * 1_200_000}})
+    assert huge.status_code == 413 and "error" in huge.json()  # 1.2 MB was kept and sent on every action call
+    metadata = {"url": "https://example.com/pricing", "junk": "j" * 40_000, "locale": 5,
+                "person": {"firstName": "Kim", "nested": {"a": 1}}}
+    assert bot.texts(me, "/session_start", metadata)[0] == "Looking at our plans, Kim?"
+    kept = bot.slots(me)["dc_visit"]
+    assert kept == {"url": "https://example.com/pricing", "person": {"firstName": "Kim"}}
+    assert requests.post(bot.base + "/webhooks/rest/webhook", json={"sender": me, "message": "hi", "metadata": {
+        "url": 5}}, timeout=10).status_code == 200  # a number where a text goes is dropped, not a broken visitor
+    assert bot.texts(me, "/dc__pricing__size__3")[-1] == "Would you like to talk to sales?"

@@ -6,9 +6,8 @@ from pathlib import Path
 
 from bot.core.appearance import Appearance
 from bot.dialogues.loader import load_dialogues
-from bot.services.widget import AppearanceFile, expected_input, origin_allowed, parse_appearance, plan_visit, widget_events
+from bot.services.widget import AppearanceFile, clean_metadata, expected_input, origin_allowed, parse_appearance, plan_visit, widget_events
 from bot.web.demo import page_for
-from bot.web.widget import clean_metadata
 from tests.support import FIXTURES, ROOT
 
 DIALOGUES = {d.id: d for d in load_dialogues([str(FIXTURES / "widget" / "dialogues")])[0]}
