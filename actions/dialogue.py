@@ -144,7 +144,8 @@ class ActionFreeText(UsesServices, Action):
         text = (tracker.latest_message or {}).get("text") or ""
         intent = _latest_intent(tracker)
         if current:
-            option = runtime.match_option(text, intent, current[1], tracker.get_slot(naming.Slot.LOCALE))
+            confidence = float(((tracker.latest_message or {}).get("intent") or {}).get("confidence") or 0.0)
+            option = runtime.match_option(text, intent, current[1], tracker.get_slot(naming.Slot.LOCALE), confidence)
             if option:
                 parse: Dict[str, Any] = {"intent": {"name": option.intent, "confidence": 1.0}, "entities": [], "text": text}
                 if (tracker.latest_message or {}).get("message_id"):  # the same message, read again

@@ -355,13 +355,27 @@ def _normal(text: str) -> str:
 
 YES_WORDS = {"yes", "y", "yeah", "yep", "sure", "ja", "japp", "absolut"}
 NO_WORDS = {"no", "n", "nope", "nej", "not now", "no thanks", "nej tack"}
+# A classified yes or no counts only with one of these words in it: "blue", "hmm" or "cost?" are no answer,
+# however the NLU leans (in English and Swedish).
+ANSWER_WORDS = YES_WORDS | NO_WORDS | {
+    "yup", "ok", "okay", "absolutely", "definitely", "certainly", "please", "course", "right", "correct", "indeed",
+    "gladly", "interested", "nah", "not", "never", "don't", "dont", "thanks", "later", "rather",
+    "jo", "visst", "gärna", "garna", "okej", "absolut", "självklart", "sjalvklart", "inte", "aldrig", "tack", "nä", "na"}
+CONFIDENT = 0.85  # the NLU's confidence a typed yes or no needs
 
 
-def match_option(text: str, intent: Optional[str], card: QuestionCard, locale: Optional[str]) -> Optional[Option]:
-    """The option a typed answer picks: its label (any locale) or value, or yes/no."""
+def match_option(text: str, intent: Optional[str], card: QuestionCard, locale: Optional[str],
+                 confidence: float = 1.0) -> Optional[Option]:
+    """The option a typed answer picks: its label (any locale) or value, or yes/no.
+
+    A yes or no from the NLU's intent counts only when it is confident and the text has an answer's word
+    in it; a text shaped like a button's payload (`/...`) that is no button of this card picks nothing.
+    """
     typed = _normal(text)
-    if not typed:
+    if not typed or text.strip().startswith("/"):
         return None
+    if intent in ("affirm", "deny") and (confidence < CONFIDENT or not set(typed.split()) & ANSWER_WORDS):
+        intent = None
     for option in card.options:
         labels = {option.label.default, option.value, *(t for _, t in option.label.translations)}
         if typed in {_normal(label) for label in labels}:

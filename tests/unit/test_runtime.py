@@ -6,8 +6,9 @@ import pytest
 from bot.core import naming
 from bot.dialogues import conditions, runtime, tokens
 from bot.dialogues.flow import Entry, resolve_entry
-from bot.dialogues.loader import load_dialogues
-from tests.support import FIXTURES
+from bot.dialogues.loader import load_dialogues, parse_dialogue
+from bot.dialogues.runtime import match_option
+from tests.support import FIXTURES, ROOT
 
 
 @pytest.fixture(scope="module")
@@ -219,3 +220,20 @@ def test_engagement_is_noted_once_per_dialogue_after_the_visitor_answers() -> No
     again = runtime.Decision()
     runtime.note_engagement(again, "shop", {"dc_engaged": ["shop"]}, responded=True)
     assert again.events == []
+
+
+def test_careless_answers_are_not_taken_as_yes_or_no() -> None:
+    """Issue 11: "blue", "hmm" and "cost?" answered Yes to "talk to sales?", and `/no_such_intent` answered No."""
+    pricing, _ = parse_dialogue((ROOT / "data" / "dialogues" / "pricing.yml").read_text(encoding="utf-8"), "pricing.yml")
+    question = pricing.cards["talk"]
+
+    def picked(text, intent=None, confidence=1.0):
+        option = match_option(text, intent, question, "en", confidence)
+        return option.label.default if option else None
+
+    for careless in ("blue", "hmm", "cost?", "😀", "yse", "asdf"):
+        assert picked(careless, "affirm", 0.99) is None, careless
+    assert picked("/no_such_intent", "deny", 1.0) is None
+    assert picked("yes please", "affirm", 0.6) is None  # not confident: asked again, not guessed
+    assert picked("yes please", "affirm", 0.95) == "Yes" and picked("no thanks", "deny", 0.9) == "No thanks"
+    assert picked("Yes") == "Yes" and picked("nope") == "No thanks" and picked("ja", "affirm", 0.9) == "Yes"
