@@ -1,17 +1,14 @@
 """The demo site: a small sample website with the widget installed, for `make run` and the browser tests.
 
-Run: python -m bot.web.demo --port 8080 --bot http://127.0.0.1:5005
-Pages come from `demo/` (`/pricing` is `demo/pricing.html`, `/sv/` is
+Served by the web process (`bot/web/site.py`) beside the console. Pages come from `demo/` (`/pricing` is `demo/pricing.html`, `/sv/` is
 `demo/sv/index.html`); `{{BOT}}` in a page becomes the bot's address, where
 the widget and its chat live. `/widget.js` is served here too, as a site
 that hosts the script itself would.
 """
 from __future__ import annotations
 
-import argparse
 import html
 import re
-import uuid
 from pathlib import Path
 from typing import Optional
 
@@ -59,32 +56,3 @@ def add_routes(app: Sanic, site: Path, bot_url: str, bundle: Path) -> None:
     @app.get("/")
     async def home(_request: Request) -> response.HTTPResponse:
         return render("")
-
-
-def create_app(site: Path, bot_url: str, bundle: Path) -> Sanic:
-    app = Sanic(f"dynchat_demo_{uuid.uuid4().hex[:8]}", configure_logging=False)
-
-    @app.get("/_demo/health")
-    async def health(_request: Request) -> response.HTTPResponse:
-        return response.json({"ok": True})
-
-    add_routes(app, site, bot_url, bundle)
-    return app
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description="The demo site with the Dynamic Chat widget (loopback)")
-    parser.add_argument("--port", type=int, default=8080)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--bot", required=True, help="the Rasa server's address, e.g. http://127.0.0.1:5005")
-    parser.add_argument("--site", default="demo")
-    parser.add_argument("--bundle", default="widget/dist/widget.js")
-    args = parser.parse_args()
-    if not re.match(r"^https?://[^\s\"'<>]+$", args.bot):
-        parser.error("--bot must be an http(s) address")
-    create_app(Path(args.site).resolve(), args.bot, Path(args.bundle).resolve()).run(
-        host=args.host, port=args.port, access_log=False, workers=1)
-
-
-if __name__ == "__main__":
-    main()

@@ -110,7 +110,8 @@ def processes(settings: Settings, model: Path) -> List[Supervised]:
 
 
 def internal_token(settings: Settings) -> str:
-    """The token our processes share (publishing a model), kept in var/secrets/ (0600) across restarts."""
+    """The token our processes share (Rasa's HTTP API, the action server, publishing a model), kept in
+    var/secrets/ (0600) across restarts."""
     path = settings.var / "secrets" / "internal-token"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
