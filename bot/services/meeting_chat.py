@@ -120,11 +120,12 @@ class MeetingChat:
             return self._propose(reply, routing, card, int(slots.get(naming.Slot.MEETING_OFFSET) or 0) + SHOWN,
                                  zone, locale, now)
         chosen = slots.get(naming.Slot.CHOSEN_TIME)
-        if intent != naming.MeetingIntent.PICK and not after_email_form or not chosen or not str(chosen).isdigit():
+        if intent != naming.MeetingIntent.PICK and not after_email_form or not plausible_time(chosen, now):
             return self._propose(reply, routing, card, 0, zone, locale, now)
+        chosen_at = int(str(chosen))
         moving = slots.get(naming.Slot.RESCHEDULING)
         if moving:
-            moved = service.reschedule(store, routing, self.calendars, str(moving), int(chosen), now=now)
+            moved = service.reschedule(store, routing, self.calendars, str(moving), chosen_at, now=now)
             if moved is None:  # that time went meanwhile: the same agent's next free times
                 original = store.get(str(moving))
                 same_agent = {"agent": original.agent_email} if original else card.meeting.routing
@@ -143,7 +144,7 @@ class MeetingChat:
             reply.slots[naming.field_slot("person.email")] = None
             reply.ask_email = True
             return reply
-        request = BookingRequest(int(chosen), card.meeting.duration_seconds // 60, email,
+        request = BookingRequest(chosen_at, card.meeting.duration_seconds // 60, email,
                                  facts_from_slots({**slots, naming.field_slot("person.email"): email}),
                                  card.meeting.routing, slots.get(naming.Slot.LEAD_ID), conversation, dialogue.id)
         result, created = service.book(store, routing, self.calendars, request, now=now)
@@ -167,6 +168,16 @@ class MeetingChat:
                                          "start": start.strftime("%Y-%m-%dT%H:%M:%SZ"), "meeting": result.meeting.id}))
         reply.done = True
         return reply
+
+
+HORIZON = 366 * 86400  # no meeting is offered further ahead than this
+
+
+def plausible_time(chosen: Any, now: float) -> bool:
+    """A picked time as the bot offers them: epoch seconds from now to a year ahead (a 30-digit "time" raised
+    OverflowError; the year 2100 was booked). Times that were never offered are issue 11's next step."""
+    text = str(chosen or "")
+    return text.isdigit() and len(text) <= 11 and now - 3600 <= int(text) <= now + HORIZON
 
 
 def _routed(card: MeetingCard, routing: RoutingSpec) -> MeetingCard:

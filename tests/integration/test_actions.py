@@ -110,3 +110,14 @@ def test_an_email_at_a_blocked_domain_is_refused_politely_and_asked_again(servic
     assert {"event": "slot", "name": "person_email", "value": None} in sent["events"]
     assert {"event": "slot", "name": "dc_goto", "value": "shop__email__ask"} in sent["events"]
     assert run(services, case["action"], case["tracker"]) == case["expect"]  # unblocked: taken as before
+
+
+@pytest.mark.parametrize("slot", ["9" * 30, "4102444800", "1900051200.5", "-5"])  # 30 digits, the year 2100, junk
+def test_a_time_the_bot_could_not_have_offered_is_not_booked(services: Services, slot: str) -> None:
+    case = yaml.safe_load((FIXTURES / "trackers" / "meeting_books_the_chosen_time.yml").read_text(encoding="utf-8"))
+    tracker = case["tracker"]
+    tracker = {**tracker, "slots": {**tracker["slots"], "dc_slot": slot},
+               "latest_message": {**tracker["latest_message"], "text": '/dc_meeting{"dc_slot": "%s"}' % slot}}
+    sent = run(services, case["action"], tracker)
+    assert [m["response"] for m in sent["messages"]][:1] == ["utter_dc_meeting_pick"]  # the offer again, no booking
+    assert not any(e.get("name") == "dc_meeting_id" for e in sent["events"])
