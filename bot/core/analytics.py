@@ -59,13 +59,6 @@ def event_for(kind: str, details: Mapping[str, Any], conversation: str, turn: st
     return ChatEvent(kind, dialogue, key, at, conversation, detail, lead_id)
 
 
-def chat_events(happened: Iterable[Tuple[str, Mapping[str, Any]]], conversation: str, turn: str, at: float,
-                lead_id: Optional[int] = None) -> List[ChatEvent]:
-    """The countable events of one step."""
-    events = (event_for(kind, details, conversation, turn, at, lead_id) for kind, details in happened)
-    return [event for event in events if event is not None]
-
-
 @dataclass
 class Counts:
     """One row of a dashboard: the counts and the two rates."""

@@ -102,12 +102,18 @@ def _prompt(card: CaptureCard, state: PreviewState) -> Message:
     return {"from": "bot", "text": render_with_slots(card.text.default, state.slots), "expects": card.capture}
 
 
-def _after(dialogue: Dialogue, card: Any, state: PreviewState, messages: List[Message]) -> None:
+def _ends(card: Any, state: PreviewState, messages: List[Message]) -> bool:
+    """Does the dialogue end after this card? Then the state and the transcript say so."""
     if card.end or not card.next:
-        state.done = True
+        state.done, state.waiting = True, None
         messages.append(_note("the dialogue is complete"))
-        return
-    _run(dialogue, card.next, state, messages)
+        return True
+    return False
+
+
+def _after(dialogue: Dialogue, card: Any, state: PreviewState, messages: List[Message]) -> None:
+    if not _ends(card, state, messages):
+        _run(dialogue, card.next, state, messages)
 
 
 def _run(dialogue: Dialogue, card_id: str, state: PreviewState, messages: List[Message]) -> None:
@@ -139,9 +145,7 @@ def _run(dialogue: Dialogue, card_id: str, state: PreviewState, messages: List[M
         elif isinstance(card, MeetingCard):
             messages.append(_note("the meeting card: the live bot offers the agents' free times here "
                                   "(nothing is booked in a preview)"))
-        if card.end or not card.next:
-            state.done, state.waiting = True, None
-            messages.append(_note("the dialogue is complete"))
+        if _ends(card, state, messages):
             return
-        card_id = card.next
+        card_id = str(card.next)
     messages.append(_note(f"stopped after {MAX_CARDS_PER_TURN} cards without a question: is there a loop?"))

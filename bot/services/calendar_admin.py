@@ -12,7 +12,7 @@ from bot.calendars.providers import Calendars
 from bot.core.agents import WEEKDAYS, Agent
 from bot.core.diagnostics import Diagnostic
 from bot.routing.agents import RoutingFile, parse_routing
-from bot.services.dialogue_admin import write_atomically
+from bot.services.dialogue_admin import problem_json, write_atomically
 
 MAX_SOURCE = 512 * 1024
 
@@ -42,7 +42,7 @@ class CalendarAdmin:
     def view(self) -> Dict[str, Any]:
         source = self.path.read_text(encoding="utf-8") if self.path.exists() else ""
         agents, rules, problems = parse_routing(source, self.path.name) if source else ([], [], [])
-        return {"file": self.path.name, "source": source, "problems": [_problem(p) for p in problems],
+        return {"file": self.path.name, "source": source, "problems": [problem_json(p, self.path.parent) for p in problems],
                 "agents": [agent_json(a, self.public_url, self.feed_secret) for a in agents], "rules": len(rules),
                 "meetings_on": self.routing.current() is not None, "feeds_on": bool(self.feed_secret)}
 
@@ -61,7 +61,7 @@ class CalendarAdmin:
     def test(self, email: str) -> Optional[Tuple[bool, str]]:
         """Ask one agent's calendar; None for an unknown agent."""
         routing = self.routing.current()
-        agent = next((a for a in routing.agents if a.email == email.lower()), None) if routing else None
+        agent = routing.agent(email) if routing else None
         if agent is None:
             return None
         now = int(time.time())
@@ -74,6 +74,3 @@ class CalendarAdmin:
         except OSError as exc:
             return False, f"the {agent.calendar} calendar could not be reached ({type(exc).__name__})"
 
-
-def _problem(problem: Diagnostic) -> Dict[str, Any]:
-    return {"file": Path(problem.path).name, "line": problem.line, "column": problem.col, "message": problem.message}

@@ -10,7 +10,6 @@ validator as `dynchat validate` and written only when valid, atomically
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,11 +19,10 @@ from bot.core.diagnostics import Diagnostic
 from bot.core.dialogue import Dialogue
 from bot.dialogues import graph
 from bot.dialogues.catalog import DialogueCatalog
-from bot.dialogues.loader import dialogue_files, load_dialogues, parse_dialogue
+from bot.dialogues.loader import dialogue_files, parse_dialogue
 from bot.store.switches import Switches
 
 MAX_SOURCE = 256 * 1024
-_FILE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
 @dataclass(frozen=True)
@@ -36,6 +34,7 @@ class DialogueFile:
 
 
 def problem_json(problem: Diagnostic, root: Path) -> Dict[str, Any]:
+    """A problem as the console shows it: the file relative to the project, line, column, message."""
     path = Path(problem.path)
     shown = str(path.relative_to(root)) if path.is_absolute() and path.is_relative_to(root) else problem.path
     return {"file": shown, "line": problem.line, "column": problem.col, "message": problem.message}
@@ -98,7 +97,7 @@ class DialogueAdmin:
                 "problems": [problem_json(p, self.project) for p in item.problems],
                 "graph": graph.svg(item.dialogue) if item.dialogue else None}
 
-    def validate(self, source: str, file_name: str, replacing: Optional[str] = None) -> Tuple[Optional[Dialogue], List[Diagnostic]]:
+    def validate(self, source: str, file_name: str) -> Tuple[Optional[Dialogue], List[Diagnostic]]:
         """Check a dialogue's text as `dynchat validate` would, and that its id is not another file's."""
         path = str(self.folder / file_name)
         if len(source.encode("utf-8")) > MAX_SOURCE:
@@ -106,32 +105,19 @@ class DialogueAdmin:
         dialogue, problems = parse_dialogue(source, path)
         if dialogue is not None:
             taken = next((item for item in self.files()
-                          if item.id == dialogue.id and item.path.name != file_name and item.id != replacing), None)
+                          if item.id == dialogue.id and item.path.name != file_name), None)
             if taken is not None:
                 where = dialogue.pos
                 problems = [Diagnostic(path, where.line if where else 1, where.col if where else 1,
                                        f"dialogue id '{dialogue.id}' is defined in {taken.path.name} already")]
         return (dialogue if not problems else None), problems
 
-    def save(self, dialogue_id: Optional[str], source: str, file_name: Optional[str] = None) -> Tuple[Optional[str], List[Diagnostic]]:
-        """Write a dialogue (an existing one by id, or a new file); nothing is written when it has problems.
-
-        Returns the saved dialogue's id, or None with the problems.
-        """
-        existing = self.find(dialogue_id) if dialogue_id else None
-        if dialogue_id and existing is None:
-            return None, [Diagnostic(dialogue_id, 1, 1, f"no dialogue '{dialogue_id}'")]
-        name = existing.path.name if existing else f"{file_name or ''}.yml"
-        if existing is None and not _FILE_NAME.match(file_name or ""):
-            return None, [Diagnostic(name, 1, 1, "a new dialogue's file name is lower-case letters, digits, _ and -")]
-        if existing is None and (self.folder / name).exists():
-            return None, [Diagnostic(name, 1, 1, f"{name} exists already")]
-        dialogue, problems = self.validate(source, name, replacing=dialogue_id)
-        if dialogue is None:
-            return None, problems
-        write_atomically(self.folder / name, source)
-        _, cross = load_dialogues([str(self.folder)])  # what compiling would say of the whole set
-        return dialogue.id, [p for p in cross if Path(p.path).name == name]
+    def save(self, existing: DialogueFile, source: str) -> List[Diagnostic]:
+        """Write a dialogue's file when its new text has no problems (atomically); the problems otherwise."""
+        dialogue, problems = self.validate(source, existing.path.name)
+        if dialogue is not None:
+            write_atomically(existing.path, source)
+        return problems
 
 
 def write_atomically(path: Path, text: str) -> None:

@@ -226,6 +226,12 @@ class AppearanceFile:
     def current(self) -> Appearance:
         return self._file.current()
 
+    def problems(self) -> List[Diagnostic]:
+        """What is wrong with the file as it is now (the widget keeps the last good settings meanwhile)."""
+        if not self.path.exists():
+            return []
+        return parse_appearance(self.path.read_text(encoding="utf-8"), self.path.name)[1]
+
     @staticmethod
     def _load(path: Path, previous: Optional[Appearance]) -> Appearance:
         appearance, problems = parse_appearance(path.read_text(encoding="utf-8"), str(path))

@@ -5,7 +5,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, List, Optional
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.store.database import Database
@@ -74,7 +74,8 @@ class UserStore:
             return [_user(row) for row in connection.execute(select(users).order_by(users.c.email))]
 
     def count(self) -> int:
-        return len(self.list())
+        with self.engine.connect() as connection:
+            return int(connection.execute(select(func.count()).select_from(users)).scalar_one())
 
     # --- sessions ------------------------------------------------------------------
     def open_session(self, token_hash: str, email: str, csrf: str, expires_at: float) -> None:

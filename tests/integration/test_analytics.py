@@ -10,6 +10,7 @@ import yaml
 from sqlalchemy import select
 
 from bot.app import Services
+from bot.core.analytics import report
 from bot.core.meetings import BookingRequest
 from bot.marketo.client import MarketoClient, MarketoConfig
 from bot.marketo.writeback import DEFAULT_TYPE_IDS, WriteBack
@@ -107,3 +108,23 @@ def test_a_request_for_a_person_is_recorded_once_with_its_transcript(services: S
     assert services.analytics.report(DAY, DAY).total.counts["human"] == 1
     handled = services.person_requests.handle(request.id, "admin@corp.test")
     assert handled is not None and handled.status == "done" and services.person_requests.open_count() == 0
+
+
+def test_a_long_range_reads_whole_months_and_the_days_at_its_ends_exactly_as_the_raw_events_count(
+        services: Services) -> None:
+    """The dashboard of a long range adds month sums and day sums; it must equal grouping every raw event."""
+    day = 86400.0
+    for n in range(120):  # one event every 1.5 days over six months, two dialogues, several kinds
+        at = 1_893_456_000.0 + n * 1.5 * day  # from 2030-01-01
+        kind = ("triggered", "engaged", "goal", "captured")[n % 4]
+        details = {"dialogue": f"d{n % 2}", "goal": "g", "field": "person.email"}
+        services.activity.clock = lambda at=at: at  # the event happens then
+        services.activity.record([(kind, details)], f"v{n}", "m", None)
+    with services.database.engine.connect() as connection:
+        rows = [(r.day, r.dialogue, r.kind, r.detail, 1) for r in connection.execute(select(chat_events))]
+    for start, end in (("2030-01-15", "2030-05-20"), ("2030-02-01", "2030-04-30"), ("2030-03-03", "2030-03-09")):
+        assert services.analytics.report(start, end).as_json() == \
+            report([row for row in rows if start <= row[0] <= end], start, end).as_json(), (start, end)
+        assert services.analytics.report(start, end, "d1").as_json() == \
+            report([row for row in rows if start <= row[0] <= end and row[1] == "d1"], start, end).as_json()
+    assert len({row[0][:7] for row in rows}) == 6  # the events span six months

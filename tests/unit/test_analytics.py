@@ -1,10 +1,16 @@
 """The dashboards' counting rules: what counts, keys that make a retry count once, the rates and the days."""
 from __future__ import annotations
 
-from bot.core.analytics import KINDS, Counts, chat_events, day_range, report
+from bot.core.analytics import KINDS, Counts, day_range, event_for, report
 from bot.core.transcript import transcript
 
 AT = 1_900_000_800.0  # 2030-03-17
+
+
+def chat_events(happened, conversation, turn, at):
+    """The countable events of one step, as the activity service makes them."""
+    events = (event_for(kind, details, conversation, turn, at) for kind, details in happened)
+    return [event for event in events if event is not None]
 
 
 def test_only_an_email_capture_is_a_person_acquired_and_unknown_events_are_not_counted() -> None:

@@ -19,7 +19,6 @@ import io
 import json
 import logging
 import re
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, List, Optional, Sequence, Tuple
 from urllib.parse import urlsplit
 
@@ -27,7 +26,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 
 from bot.core import roles
-from bot.core.analytics import KINDS, csv_rows
+from bot.core.analytics import KINDS, Report, csv_rows
 from bot.core.appearance import Appearance
 from bot.core.meetings import ACTIVE, MeetingStatus
 from bot.core.transcript import transcript
@@ -43,7 +42,6 @@ from bot.services.widget import (
     appearance_from,
     appearance_yaml,
     clean_domains,
-    parse_appearance,
     store_avatar,
 )
 from bot.store.switches import CHAT_ENABLED
@@ -383,7 +381,7 @@ def blueprint(services: "Services", version: str = "1") -> Tuple[Blueprint, Docu
         file_name = field(data, "file", str, required=False, limit=80) or "new.yml"
         if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,63}\.ya?ml", file_name):
             raise ApiError(400, "'file' is a name such as pricing.yml")
-        found, problems = await blocking(services.dialogue_admin.validate, source, file_name, file_name.rsplit(".", 1)[0])
+        found, problems = await blocking(services.dialogue_admin.validate, source, file_name)
         return reply({"valid": found is not None, "id": found.id if found else None,
                       "problems": [problem_json(p, services.settings.project) for p in problems]})
 
@@ -415,13 +413,13 @@ def blueprint(services: "Services", version: str = "1") -> Tuple[Blueprint, Docu
            permission=roles.DIALOGUES, body=obj({"source": STRING}, ["source"]), answer=VALIDATION, errors=[409])
     async def save(request: Request, _session: "Session", dialogue: str) -> response.HTTPResponse:
         source = field(body(request), "source", str, limit=300_000)
-        saved, problems = await blocking(services.dialogue_admin.save, path_id(dialogue), source)
-        shown = [problem_json(p, services.settings.project) for p in problems]
-        if saved is None and problems and problems[0].message.startswith("no dialogue"):
-            return error(404, problems[0].message)
-        if saved is None:
-            return refused_file(shown)
-        return reply({"valid": True, "id": saved, "problems": shown})
+        existing = await blocking(services.dialogue_admin.find, path_id(dialogue))
+        if existing is None:
+            return error(404, f"no dialogue '{dialogue}'")
+        problems = await blocking(services.dialogue_admin.save, existing, source)
+        if problems:
+            return refused_file([problem_json(p, services.settings.project) for p in problems])
+        return reply({"valid": True, "id": existing.id, "problems": []})
 
     for verb, paused in (("pause", True), ("resume", False)):
         def switch(verb: str = verb, paused: bool = paused) -> Handler:
@@ -470,9 +468,8 @@ def blueprint(services: "Services", version: str = "1") -> Tuple[Blueprint, Docu
                         ["appearance", "blocked_email_domains", "allowed_domains", "snippet"])
 
     def configuration_now() -> Dict[str, Any]:
-        file = services.settings.widget
-        problems = [str(p) for p in parse_appearance(file.read_text(encoding="utf-8"), file.name)[1]] if file.exists() else []
-        return {"appearance": services.appearance.current().to_json(), "problems": problems,
+        return {"appearance": services.appearance.current().to_json(),
+                "problems": [str(p) for p in services.appearance.problems()],
                 "blocked_email_domains": services.switches.blocked_email_domains(),
                 "allowed_domains": services.switches.allowed_domains(),
                 "snippet": f'<script src="{services.settings.public_url.rstrip("/")}/widget.js" async></script>'}
@@ -570,7 +567,7 @@ def blueprint(services: "Services", version: str = "1") -> Tuple[Blueprint, Docu
                    ["file", "source", "problems", "agents", "meetings_on"])
 
     def problems_json(found: List[Any]) -> List[Dict[str, Any]]:
-        return [{"file": Path(p.path).name, "line": p.line, "column": p.col, "message": p.message} for p in found]
+        return [problem_json(p, services.settings.project) for p in found]
 
     @route("GET", "/calendar", "The agents: calendar, hours, time zone, meeting length, buffers, active; their file",
            answer=calendar)
@@ -690,25 +687,25 @@ def blueprint(services: "Services", version: str = "1") -> Tuple[Blueprint, Docu
     analytics_params = [Param("from", {"type": "string", "format": "date"}), Param("to", {"type": "string", "format": "date"}),
                         Param("dialogue", STRING)]
 
+    async def report_for(request: Request) -> Report:
+        """The report the from/to/dialogue parameters ask for (JSON, CSV and the chart answer from one)."""
+        start, end = date_range(request)
+        return await blocking(services.analytics.report, start, end, query_text(request, "dialogue"))
+
     @route("GET", "/analytics", "Triggered, engaged, completed, acquired, goals, meetings and rates: total, per "
                                 "dialogue and per day (UTC)", params=analytics_params, answer=REPORT)
     async def analytics(request: Request, _session: "Session") -> response.HTTPResponse:
-        start, end = date_range(request)
-        result = await blocking(services.analytics.report, start, end, query_text(request, "dialogue"))
-        return reply(result.as_json())
+        return reply((await report_for(request)).as_json())
 
     @route("GET", "/analytics.csv", "The same as CSV", params=analytics_params, answer=STRING, content="text/csv")
     async def analytics_csv(request: Request, _session: "Session") -> response.HTTPResponse:
-        start, end = date_range(request)
-        result = await blocking(services.analytics.report, start, end, query_text(request, "dialogue"))
-        return csv_reply(csv_text(csv_rows(result)), f"analytics-{start}-{end}.csv")
+        result = await report_for(request)
+        return csv_reply(csv_text(csv_rows(result)), f"analytics-{result.start}-{result.end}.csv")
 
     @route("GET", "/analytics/chart.svg", "Triggered, engaged and acquired per day as an SVG chart",
            params=analytics_params, answer=STRING, content="image/svg+xml")
     async def analytics_svg(request: Request, _session: "Session") -> response.HTTPResponse:
-        start, end = date_range(request)
-        result = await blocking(services.analytics.report, start, end, query_text(request, "dialogue"))
-        return response.text(analytics_chart(result), content_type="image/svg+xml; charset=utf-8",
+        return response.text(analytics_chart(await report_for(request)), content_type="image/svg+xml; charset=utf-8",
                              headers={"Cache-Control": "no-store"})
 
     # --- requests for a person ---
