@@ -25,6 +25,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from bot.dialogues import train
 from bot.dialogues.build import compile_project
+from bot.dialogues.compiler import Compiled
 from bot.files import log_tail
 
 logger = logging.getLogger(__name__)
@@ -145,21 +146,17 @@ class Publisher:
         began = time.monotonic()
         self.load(train.model_path(models))
         job.seconds["load"] = round(time.monotonic() - began, 2)
-        self._make_live(compiled.files, build, models)
+        self._make_live(compiled, models)
         job.state, job.share, job.what = "live", 1.0, "live: new visits and turns use the new dialogues"
         logger.info("publish %s by %s is live (%s)", job.id, job.by, job.seconds)
 
-    def _make_live(self, files: Dict[str, str], build: Path, models: Path) -> None:
-        """The live build and model become the published ones (the manifest last: the actions follow it)."""
+    def _make_live(self, compiled: Compiled, models: Path) -> None:
+        """The live build and model become the published ones. The compiler writes each changed file whole and
+        in name order, so `manifest.json` (which the actions follow) comes last."""
         live = self.folders.build
-        for relative in sorted(files, key=lambda name: name == "manifest.json"):
-            target = live / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            temporary = target.with_suffix(target.suffix + ".tmp")
-            shutil.copyfile(build / relative, temporary)
-            temporary.replace(target)
+        compiled.write(live)
         for stale in (live / "data").rglob("*.yml") if (live / "data").exists() else []:
-            if str(stale.relative_to(live)) not in files:
+            if str(stale.relative_to(live)) not in compiled.files:
                 stale.unlink()
         self.folders.models.mkdir(parents=True, exist_ok=True)
         for name in (train.model_path(models).name, f"{train.MODEL_NAME}.fingerprint"):
