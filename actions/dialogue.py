@@ -133,7 +133,8 @@ class ActionMeeting(UsesServices, Action):
 
 
 class ActionFreeText(UsesServices, Action):
-    """Free text: pick the option it names, or help the visitor on without losing the place."""
+    """Free text: pick the option it names, or help the visitor on without losing the place. A button of a
+    question that is not on screen comes here too (`bot.dialogues.guard`): it is taken back."""
 
     def name(self) -> Text:
         return naming.FREE_TEXT_ACTION
@@ -165,6 +166,8 @@ class ActionFreeText(UsesServices, Action):
             dispatcher.utter_message(response="utter_dc_no_dialogue")
         if current:
             dispatcher.utter_message(response=naming.card_response(current[0].id, current[1].id))
+        if naming.parse_option_intent(intent):  # a button of no question on screen: taken back, slots and all
+            return [UserUtteranceReverted(), FollowupAction("action_listen")]
         return []
 
 

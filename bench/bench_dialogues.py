@@ -20,6 +20,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
@@ -121,6 +122,18 @@ def post(base: str, sender: str, message: str, metadata: Dict | None = None) -> 
         return json.loads(response.read())
 
 
+def new_sender(base: str) -> str:
+    """A conversation id as a visitor gets one: issued by our bot's /widget/visit; any id for a stock bot."""
+    request = urllib.request.Request(base + "/widget/visit", b"{}", {"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return json.loads(response.read())["session_id"]
+    except urllib.error.HTTPError as error:
+        if error.code == 404:
+            return uuid.uuid4().hex
+        raise
+
+
 def ours_conversation(base: str) -> List[Tuple[str, Dict | None, int]]:
     """(message, metadata, messages expected) of one visit to the shipped welcome dialogue."""
     return [("/session_start", {"url": "https://example.com/", "locale": "en"}, 2),
@@ -142,7 +155,12 @@ def load(base: str, conversation: Callable, visitors: int, turns_per_visitor: in
     def visitor() -> None:
         done = 0
         while done < turns_per_visitor:
-            sender = uuid.uuid4().hex
+            try:
+                sender = new_sender(base)
+            except OSError as exc:
+                with lock:
+                    errors.append(str(exc))
+                return
             for message, metadata, expected in conversation(base):
                 started = time.perf_counter()
                 try:

@@ -21,6 +21,7 @@ from bot.calendars.google import GoogleCalendar
 from bot.calendars.outlook import OutlookCalendar
 from bot.calendars.providers import Calendars
 from bot.config import Settings, from_environment
+from bot.core import identity
 from bot.dialogues.catalog import DialogueCatalog
 from bot.marketo import leads, writeback
 from bot.marketo.client import MarketoClient
@@ -117,6 +118,13 @@ class Services:
     @functools.cached_property
     def dialogue_admin(self) -> DialogueAdmin:
         return DialogueAdmin(self.settings.dialogues, self.settings.project, self.catalog, self.switches)
+
+    @functools.cached_property
+    def conversation_key(self) -> bytes:
+        """Signs the conversation ids the channels issue (see `bot.core.identity`)."""
+        if not self.settings.internal_token:
+            raise RuntimeError("DYNCHAT_INTERNAL_TOKEN is not set: `dynchat run` makes one in var/secrets/")
+        return identity.conversation_key(self.settings.internal_token)
 
     # --- configuration files ----------------------------------------------------
     @functools.cached_property

@@ -319,6 +319,16 @@ def cmd_users(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
+def cmd_identity(args: argparse.Namespace, ctx: Context) -> int:
+    """The signature a site sends beside its logged-in visitor's email (what its server computes)."""
+    from bot.core.identity import signature
+    from bot.web.serve import kept_secret
+
+    secret = ctx.settings.identity_secret or kept_secret(ctx.settings, "identity-secret")
+    print(signature(secret, args.email))
+    return 0
+
+
 def cmd_sync(args: argparse.Namespace, ctx: Context) -> int:
     import datetime
 
@@ -597,6 +607,11 @@ def parser() -> argparse.ArgumentParser:
     password.add_argument("email")
     password.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     password.set_defaults(run=cmd_users)
+    identity = commands.add_parser("identity", help="identity verification: what sites sign their visitors with")
+    sign = identity.add_subparsers(dest="what", required=True).add_parser(
+        "sign", help="the signature of an email (hex HMAC-SHA256 under the identity secret)")
+    sign.add_argument("email")
+    sign.set_defaults(run=cmd_identity)
     analytics = commands.add_parser("analytics", help="triggered, engaged, acquired, goals and meetings, with rates")
     analytics.add_argument("--from", dest="since", help="first day (YYYY-MM-DD, UTC; default: 30 days before --to)")
     analytics.add_argument("--to", help="last day (default: today)")

@@ -39,6 +39,7 @@ class Settings:
     demo_site: Path             # the demo site's pages (a missing folder: no demo site)
     secure_cookies: bool        # the console's cookie only over HTTPS (on by itself behind TLS)
     internal_token: Optional[str]  # between our processes (publishing a model); dynchat run makes one
+    identity_secret: Optional[str]  # sites sign their logged-in visitors' emails with it; dynchat run makes one
 
     @property
     def manifest(self) -> Path:
@@ -59,9 +60,9 @@ class Settings:
         return f"http://127.0.0.1:{self.action_port}/webhook"
 
 
-def _kept_token(var: Path) -> Optional[str]:
-    """The token `dynchat run` keeps in var/secrets/ (so `dynchat publish` from a terminal can use it)."""
-    kept = var / "secrets" / "internal-token"
+def _kept_secret(var: Path, name: str) -> Optional[str]:
+    """A secret `dynchat run` keeps in var/secrets/ (so `dynchat publish` from a terminal can use it)."""
+    kept = var / "secrets" / name
     try:
         return kept.read_text(encoding="utf-8").strip() or None
     except OSError:
@@ -102,5 +103,6 @@ def from_environment(env: Mapping[str, str]) -> Settings:
         web_port=int(env.get("DYNCHAT_WEB_PORT", "8080")),
         demo_site=path("DYNCHAT_DEMO_SITE", "demo"),
         secure_cookies=env.get("DYNCHAT_SECURE_COOKIES", "").lower() in ("1", "true", "yes"),
-        internal_token=env.get("DYNCHAT_INTERNAL_TOKEN") or _kept_token(path("DYNCHAT_VAR", "var")),
+        internal_token=env.get("DYNCHAT_INTERNAL_TOKEN") or _kept_secret(path("DYNCHAT_VAR", "var"), "internal-token"),
+        identity_secret=env.get("DYNCHAT_IDENTITY_SECRET") or _kept_secret(path("DYNCHAT_VAR", "var"), "identity-secret"),
     )

@@ -74,27 +74,36 @@ class Conversations:
     def _start(self, dialogues: Mapping[str, Dialogue], turn: Turn) -> runtime.Decision:
         prefer = None if turn.latest_intent == naming.START_INTENT else turn.slots.get(naming.Slot.DIALOGUE)
         visitor = self.identifier.identify_visit(turn.visit)
+        if visitor is not None and turn.visit.get("email") and turn.cookie:
+            self._prove_cookie(turn, visitor.lead_id)
         decision = runtime.start(self.switches.offered(dialogues), turn.visit, turn.slots.get(naming.Slot.COMPLETED) or [], prefer,
                                  visitor.attributes if visitor else None)
         if visitor:
             decision.slots.update(known_slots(visitor, turn.declared_slots))
         return decision
 
+    def _prove_cookie(self, turn: Turn, lead_id: int) -> None:
+        """The site signed who this visitor is: their browser's cookie is theirs (here and in Marketo)."""
+        store = self.identifier.store
+        owner = store.by_cookie(str(turn.cookie))
+        if owner is None or owner.lead_id != lead_id:
+            store.associate_cookie(str(turn.cookie), lead_id, proven=True)
+            self.writeback.visitor_identified(lead_id, str(turn.cookie))
+
     def _typed_email(self, turn: Turn, email: str) -> Dict[str, Any]:
-        """A typed email of a known lead makes the visit known and ties the cookie to the lead;
-        an email nobody knows becomes a new lead in Marketo."""
+        """A typed email is a claim, not a proof: the lead it names gets the conversation's activities (and the
+        cookie, when no lead has it yet, in Marketo as a form fill would), but nothing of theirs is shown to
+        this visitor, and the cookie identifies nobody here. An email nobody knows becomes a new lead."""
         visitor = self.identifier.identify(email=email)
         if visitor is None:
             captured = runtime.facts_from_slots({**turn.slots, naming.field_slot("person.email"): email})
             self.writeback.new_lead(leads.marketo_record(captured, self.field_map), turn.cookie)
             return {}
-        if turn.cookie:
-            self.identifier.store.associate_cookie(turn.cookie, visitor.lead_id)
+        if turn.cookie and self.identifier.store.associate_cookie(turn.cookie, visitor.lead_id, proven=False):
             self.writeback.visitor_identified(visitor.lead_id, turn.cookie)
-        logger.info("%s: identified as lead %s by the email they typed", turn.sender, visitor.lead_id)
-        slots = known_slots(visitor, turn.declared_slots)
-        slots.pop(naming.field_slot("person.email"), None)  # keep what the visitor typed
-        return slots
+        logger.info("%s: the email they typed is lead %s's (a claim: nothing of the lead is shown)",
+                    turn.sender, visitor.lead_id)
+        return {naming.Slot.LEAD_ID: visitor.lead_id}
 
     def _update_lead(self, turn: Turn, decision: runtime.Decision) -> None:
         """A known visitor told us something new: update their lead in Marketo (by email)."""

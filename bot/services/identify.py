@@ -1,7 +1,8 @@
 """Who is this visitor? The local store first, Marketo when it is configured and the store does not know.
 
-Used at a visit's start (Munchkin cookie, or the email the site passes) and
-when a visitor types an email in the chat.
+Used at a visit's start (Munchkin cookie, or the email the site signed) and
+when a visitor types an email in the chat (which finds the lead, to write
+its activities, but proves nothing: see `Conversations`).
 """
 from __future__ import annotations
 
@@ -20,22 +21,22 @@ class Identifier:
         self.store, self.marketo, self.field_map = store, marketo, field_map
 
     def identify(self, cookie: Optional[str] = None, email: Optional[str] = None) -> Optional[Visitor]:
-        """The lead behind a cookie, else behind an email; None for an anonymous visitor.
+        """The lead behind an email, else the lead a cookie proves; None for an anonymous visitor.
 
-        Marketo's answer is kept in the store, so each lead is asked for once.
+        A cookie the store knows only as claimed (an email typed in the chat) proves nobody, and Marketo is not
+        asked about it (it heard of the claim). Marketo's answers are kept in the store: each lead is asked once.
         """
-        if cookie:
-            visitor = self.store.by_cookie(str(cookie))
-            if visitor is not None:
-                return visitor
+        claimed, by_cookie = self.store.cookie_owner(str(cookie)) if cookie else (False, None)
         if email:
             visitor = self.store.by_email(str(email))
             if visitor is not None:
                 return visitor
+        if by_cookie is not None:
+            return by_cookie
         if self.marketo is not None:
-            for by_cookie, by_email in ((cookie, None), (None, email)):
-                if by_cookie or by_email:
-                    visitor = leads.fetch_visitor(self.marketo, self.store, by_cookie, by_email, self.field_map)
+            for ask_cookie, ask_email in ((None, email), (None if claimed else cookie, None)):
+                if ask_cookie or ask_email:
+                    visitor = leads.fetch_visitor(self.marketo, self.store, ask_cookie, ask_email, self.field_map)
                     if visitor is not None:
                         return visitor
         return None

@@ -23,6 +23,7 @@ import yaml
 from bot.core import naming
 from bot.core.appearance import POSITIONS, Appearance
 from bot.core.diagnostics import Diagnostic
+from bot.core.identity import proven_identity
 from bot.core.dialogue import CaptureCard, Dialogue
 from bot.dialogues import runtime
 from bot.dialogues.yamlpos import LMap, YamlError, load_located
@@ -153,6 +154,12 @@ def clean_metadata(raw: Any) -> Dict[str, Any]:
     while len(json.dumps(metadata, ensure_ascii=False).encode("utf-8")) > MAX_METADATA:
         metadata.pop(next(reversed(metadata)))  # the attribute maps go first, then the texts
     return metadata
+
+
+def visit_metadata(raw: Any, identity_secret: Optional[str]) -> Dict[str, Any]:
+    """What a page sent, as the bot may use it: the contract's metadata, with an email only when the site
+    signed it (see `bot.core.identity`)."""
+    return proven_identity(clean_metadata(raw), identity_secret)
 
 
 def check_message(text: Any) -> Optional[str]:

@@ -5,6 +5,7 @@ compares the migrated schema with these tables.
 """
 from __future__ import annotations
 
+from sqlalchemy import true as sa_true
 from sqlalchemy import BigInteger, Boolean, Column, Float, Index, Integer, MetaData, Table, Text
 
 from bot.core.meetings import ACTIVE
@@ -24,6 +25,9 @@ cookies = Table(
     "dc_visitor_cookies", metadata,
     Column("cookie", Text, primary_key=True),      # the _mkto_trk value
     Column("lead_id", BigInteger, nullable=False, index=True),
+    # Marketo's own association, or a signed identity on this browser; an email typed in the chat only
+    # claims the cookie: Marketo hears of it, but the cookie identifies nobody in the chat
+    Column("proven", Boolean, nullable=False, default=True, server_default=sa_true()),
 )
 
 outbox = Table(

@@ -71,15 +71,25 @@ class VisitorStore:
         self.upsert_rows([(v.lead_id, normal_email(v.email), json.dumps(dict(v.attributes), ensure_ascii=False),
                            v.updated_at) for v in visitors_])
 
-    def associate_cookie(self, cookie: str, lead_id: int) -> None:
-        """Remember that this Munchkin cookie belongs to this lead (a later visit is known)."""
+    def associate_cookie(self, cookie: str, lead_id: int, proven: bool = True) -> bool:
+        """Remember that this Munchkin cookie belongs to this lead; True when it is now theirs.
+
+        Proven (Marketo said so, or the site signed the visitor's identity on this browser), a later visit with
+        the cookie is known as the lead. Unproven (an email typed in the chat), the cookie is only claimed: it
+        identifies nobody, and a cookie already associated with anyone is never moved.
+        """
         with self.engine.begin() as connection:
             if self.dialect == "postgresql":
                 from sqlalchemy.dialects.postgresql import insert
             else:
                 from sqlalchemy.dialects.sqlite import insert
-            statement = insert(cookies).values(cookie=cookie, lead_id=lead_id)
-            connection.execute(statement.on_conflict_do_update(index_elements=["cookie"], set_={"lead_id": lead_id}))
+            statement = insert(cookies).values(cookie=cookie, lead_id=lead_id, proven=proven)
+            if proven:
+                statement = statement.on_conflict_do_update(index_elements=["cookie"],
+                                                            set_={"lead_id": lead_id, "proven": True})
+            else:
+                statement = statement.on_conflict_do_nothing(index_elements=["cookie"])
+            return connection.execute(statement).rowcount == 1
 
     # --- reading ------------------------------------------------------------
     @staticmethod
@@ -103,10 +113,18 @@ class VisitorStore:
         return self._visitor(row) if row else None
 
     def by_cookie(self, cookie: str) -> Optional[Visitor]:
-        query = select(visitors).join(cookies, cookies.c.lead_id == visitors.c.lead_id).where(cookies.c.cookie == cookie)
+        """The lead this cookie proves (a cookie only claimed by a typed email proves nobody)."""
+        return self.cookie_owner(cookie)[1]
+
+    def cookie_owner(self, cookie: str) -> Tuple[bool, Optional[Visitor]]:
+        """(is the cookie associated with any lead, the lead it proves), in one query."""
+        query = (select(cookies.c.proven, visitors).select_from(cookies)
+                 .outerjoin(visitors, cookies.c.lead_id == visitors.c.lead_id).where(cookies.c.cookie == cookie))
         with self.engine.connect() as connection:
             row = connection.execute(query).first()
-        return self._visitor(row) if row else None
+        if row is None:
+            return False, None
+        return True, (self._visitor(row) if row.proven and row.lead_id is not None else None)
 
     def load_state(self, key: str) -> Optional[Dict[str, Any]]:
 

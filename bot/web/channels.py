@@ -7,12 +7,16 @@ every `/session_start` with a `/dc_start` (same sender, same metadata), whose
 compiled rule starts the chosen dialogue. A browser's page on a site that the
 console's list of embedding domains leaves out is refused (REST: 403;
 socket.io: the connection). A message is checked before Rasa sees it: a
-JSON object with a sender (REST), a text of at most 2,000 characters (a
-longer one gets a polite answer, not NLU), metadata cut to the contract's
-keys and 16 kB. Everything else is Rasa's own code.
+JSON object whose sender is a conversation id the bot issued (REST; a
+caller with the internal token may name its own), a socket.io session that
+the bot issued and this connection joined, a text of at most 2,000
+characters (a longer one gets a polite answer, not NLU), metadata cut to
+the contract's keys and 16 kB, with an email only when the site signed it.
+Everything else is Rasa's own code.
 """
 from __future__ import annotations
 
+import hmac
 import json
 from typing import Any, Awaitable, Callable, Dict, Optional
 from urllib.parse import urlsplit
@@ -22,8 +26,9 @@ from sanic import Blueprint, response
 from sanic.request import Request
 
 from bot import app
+from bot.core.identity import is_conversation_id, new_conversation_id
 from bot.core.naming import START_INTENT
-from bot.services.widget import SENDER, TOO_LONG, check_message, clean_metadata, origin_allowed
+from bot.services.widget import SENDER, TOO_LONG, check_message, origin_allowed, visit_metadata
 
 SESSION_START = "/session_start"
 MAX_BODY = 64 * 1024
@@ -54,10 +59,18 @@ async def allowed_origin(origin: Optional[str]) -> bool:
     return origin_allowed(origin, allowed, sorted(own))
 
 
+def internal_caller(request: Request) -> bool:
+    """Does the request carry the token our processes share (a backend of the site's own, a test harness)?"""
+    token = app.services().settings.internal_token
+    sent = request.headers.get("authorization", "").removeprefix("Bearer ").strip() or request.args.get("token", "")
+    return bool(token and sent) and hmac.compare_digest(sent.encode(), token.encode())
+
+
 async def checked_rest_message(request: Request) -> Optional[response.HTTPResponse]:
     """A REST message as the contract has it, or the answer that refuses it before Rasa (and NLU) sees it:
-    400 for a malformed body or a missing sender (it would join a conversation named "default"), the bot's
-    polite "too long" for a long text; the metadata is cut to the contract's keys and 16 kB."""
+    400 for a malformed body or a sender the bot did not issue (a missing one would join a conversation named
+    "default"; a chosen one, someone else's), the bot's polite "too long" for a long text; the metadata is cut
+    to the contract's keys and 16 kB."""
     if request.method != "POST" or not request.path.endswith("/webhook"):
         return None
     if len(request.body or b"") > MAX_BODY:
@@ -69,14 +82,18 @@ async def checked_rest_message(request: Request) -> Optional[response.HTTPRespon
     if not isinstance(data, dict):
         return response.json({"error": "send a JSON object: {sender, message, metadata}"}, status=400)
     sender = data.get("sender")
-    if not isinstance(sender, str) or not SENDER.match(sender):
-        return response.json({"error": "'sender' is required: 1 to 128 letters, digits or _ . : @ -"}, status=400)
+    if internal_caller(request):
+        if not isinstance(sender, str) or not SENDER.match(sender):
+            return response.json({"error": "'sender' is required: 1 to 128 letters, digits or _ . : @ -"}, status=400)
+    elif not is_conversation_id(app.services().conversation_key, sender):
+        return response.json({"error": "'sender' is a conversation id the bot issued: POST /widget/visit "
+                                       "answers with one (session_id)"}, status=400)
     problem = check_message(data.get("message"))
     if problem == TOO_LONG:
         return response.json([{"recipient_id": sender, "text": TOO_LONG}])
     if problem:
         return response.json({"error": problem}, status=400)
-    data["metadata"] = clean_metadata(data.get("metadata"))
+    data["metadata"] = visit_metadata(data.get("metadata"), app.services().settings.identity_secret)
     request.body = json.dumps(data).encode("utf-8")
     request.parsed_json = None  # Rasa's handler parses the checked body
     return None
@@ -123,11 +140,23 @@ class SocketIOInput(socketio.SocketIOInput):
             return bool(await rasas_connect(sid, environ, auth))
 
         self.sio.on("connect", namespace=self.namespace)(connect)
+        rasas_session_request = self.sio.handlers[self.namespace or "/"]["session_request"]
+
+        async def session_request(sid: str, data: Any) -> None:
+            """A session the bot issued is resumed; anything else gets a new one (`session_confirm` says which)."""
+            key = app.services().conversation_key
+            asked = data.get("session_id") if isinstance(data, dict) else None
+            await rasas_session_request(sid, {"session_id": asked if is_conversation_id(key, asked)
+                                              else new_conversation_id(key)})
+
+        self.sio.on("session_request", namespace=self.namespace)(session_request)
         rasas_message = self.sio.handlers[self.namespace or "/"][self.user_message_evt]
 
         async def message(sid: str, data: Any) -> None:
-            """Only a text of the contract's length, with the contract's metadata, reaches Rasa."""
-            if not isinstance(data, dict):
+            """Only a text of the contract's length, with the contract's metadata, from the session this connection
+            was confirmed in, reaches Rasa."""
+            if not isinstance(data, dict) or data.get("session_id") not in self.sio.rooms(sid, self.namespace or "/") \
+                    or data.get("session_id") == sid:
                 return
             problem = check_message(data.get("message", ""))
             if problem:
@@ -139,7 +168,8 @@ class SocketIOInput(socketio.SocketIOInput):
                     metadata = json.loads(metadata)
                 except ValueError:
                     metadata = {}
-            await rasas_message(sid, {**data, self.metadata_key: clean_metadata(metadata)})
+            secret = app.services().settings.identity_secret
+            await rasas_message(sid, {**data, self.metadata_key: visit_metadata(metadata, secret)})
 
         self.sio.on(self.user_message_evt, namespace=self.namespace)(message)
         return blueprint

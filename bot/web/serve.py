@@ -109,10 +109,10 @@ def processes(settings: Settings, model: Path) -> List[Supervised]:
     ]
 
 
-def internal_token(settings: Settings) -> str:
-    """The token our processes share (Rasa's HTTP API, the action server, publishing a model), kept in
-    var/secrets/ (0600) across restarts."""
-    path = settings.var / "secrets" / "internal-token"
+def kept_secret(settings: Settings, name: str) -> str:
+    """A secret kept in var/secrets/ (0600) across restarts, made on first use: the token our processes share
+    (Rasa's HTTP API, the action server, publishing a model) and the sites' identity secret."""
+    path = settings.var / "secrets" / name
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         os.chmod(path.parent, 0o700)
@@ -165,7 +165,9 @@ def run(settings: Settings, model: Path, startup_timeout: float = 300) -> int:
         return 1
 
     env["DYNCHAT_BUILD"] = str(settings.build)
-    env.setdefault(INTERNAL_TOKEN, internal_token(settings))
+    env.setdefault(INTERNAL_TOKEN, kept_secret(settings, "internal-token"))
+    if not settings.identity_secret:
+        kept_secret(settings, "identity-secret")  # the servers read it from there
     env[TRACKER_STORE_URL] = settings.database_url
     database = Database(settings.database_url)  # the schema (and the SQLite file's WAL mode) before Rasa opens it
     database.upgrade()
@@ -212,6 +214,8 @@ def run(settings: Settings, model: Path, startup_timeout: float = 300) -> int:
                            + f"  widget:    <script src=\"{settings.public_url}/widget.js\" async></script>\n") + marketo
             print(f"\nDynamic Chat is running.\n{marketo}  REST:      POST {base}/webhooks/rest/webhook\n"
                   f"  socket.io: {base}/socket.io\n  actions:   http://127.0.0.1:{settings.action_port}/webhook\n"
+                  f"  identity:  sites sign logged-in visitors' emails with {settings.var / 'secrets' / 'identity-secret'}"
+                  f"{' (or DYNCHAT_IDENTITY_SECRET)' if not settings.identity_secret else ''}\n"
                   f"  log:       {log}\n"
                   "Start a visit by sending '/session_start' with metadata {\"url\": ...}. Press Ctrl-C to stop.", flush=True)
             if first_admin:

@@ -3,32 +3,34 @@
 Mounted as a Rasa input channel at the server's root (credentials.yml), next
 to the socket.io channel the widget chats over, so a site needs one origin:
 `<script src="https://BOT/widget.js" async></script>`. Everything a page
-sends is checked before use: a JSON object of bounded size, a session id of
-the shape the widget makes, metadata values of the contract's types.
+sends is checked before use: a JSON object of bounded size, metadata values
+of the contract's types (an email only when the site signed it). The visit's
+answer carries the conversation id the widget chats under: the one it sent
+when the bot issued it, a new one otherwise.
 """
 from __future__ import annotations
 
-import re
-from typing import Any, Awaitable, Callable, Dict, Mapping, Optional
+from typing import Any, Awaitable, Callable, Dict, Mapping
 
 from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 
 from bot import app
-from bot.services.widget import AVATAR_MIME, avatar_file, clean_metadata, plan_visit
+from bot.core.identity import is_conversation_id, new_conversation_id
+from bot.services.widget import AVATAR_MIME, avatar_file, plan_visit, visit_metadata
 from bot.web.channels import refusing_other_sites
 
 MAX_BODY = 16 * 1024
-SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
 def _error(status: int, message: str) -> response.HTTPResponse:
     return response.json({"error": message}, status=status)
 
 
-async def _slots(request: Request, session_id: Optional[str]) -> Dict[str, Any]:
+async def _slots(request: Request, session_id: str) -> Dict[str, Any]:
     """The slots of this visitor's conversation, as the Rasa server keeps them (none for a new visitor)."""
     agent = getattr(request.app.ctx, "agent", None)
-    if not session_id or agent is None or agent.tracker_store is None:
+    if agent is None or agent.tracker_store is None:
         return {}
     tracker = await agent.tracker_store.retrieve(session_id)
     return tracker.current_slot_values() if tracker is not None else {}
@@ -90,13 +92,13 @@ class WidgetInput(InputChannel):
                 body = None
             if not isinstance(body, dict):
                 return _error(400, "send a JSON object: {session_id, metadata}")
-            session_id = body.get("session_id")
-            if session_id is not None and not (isinstance(session_id, str) and SESSION_ID.match(session_id)):
-                return _error(400, "session_id must be 8 to 64 letters, digits, - or _")
-            metadata = clean_metadata(body.get("metadata"))
-            slots = await _slots(request, session_id)
             services = app.services()
+            session_id = body.get("session_id")
+            known = is_conversation_id(services.conversation_key, session_id)
+            session_id = session_id if known else new_conversation_id(services.conversation_key)
+            metadata = visit_metadata(body.get("metadata"), services.settings.identity_secret)
+            slots = await _slots(request, session_id) if known else {}
             answer = await services.run_blocking(_answer, services, metadata, slots)
-            return response.json(answer, headers={"Cache-Control": "no-store"})
+            return response.json({**answer, "session_id": session_id}, headers={"Cache-Control": "no-store"})
 
         return refusing_other_sites(routes)

@@ -298,7 +298,8 @@ def test_only_the_listed_sites_may_use_the_chat(bot, console, context) -> None:
     page.locator("a[data-tab=configuration]").click()
     save_domains(page, "#allowed-domains", "example.org")
     try:
-        body = {"sender": uuid.uuid4().hex, "message": "/session_start", "metadata": {"url": "https://www.example.org/pricing"}}
+        body = {"sender": bot.conversation("a listed site"), "message": "/session_start",
+                "metadata": {"url": "https://www.example.org/pricing"}}
         rest = bot.base + "/webhooks/rest/webhook"
         assert requests.post(rest, json=body, headers={"Origin": "https://evil.example"}).status_code == 403
         assert requests.post(rest, json=body, headers={"Origin": "https://www.example.org"}).json()[0]["text"] == \

@@ -111,7 +111,7 @@ def test_skip_if_known_and_known_visitors(bot) -> None:
     bot.say(me, "/session_start", {"url": HOME, "person": {"phone": "+46701111111"}})
     assert bot.texts(me, "/dc__general__colour__1")[-1] == "Pick a time that suits you (times in UTC):"
     known = visitor()
-    reply = bot.texts(known, "/session_start", {"url": SHOP, "email": "ann@acme.test", "person": {"firstName": "Ann"}})
+    reply = bot.texts(known, "/session_start", {"url": SHOP, **bot.signed("ann@acme.test"), "person": {"firstName": "Ann"}})
     assert reply == ["Welcome back, Ann!", "Reorder your last purchase?"]
 
 
@@ -148,7 +148,7 @@ def test_training_again_without_changes_is_skipped(bot) -> None:
 def test_two_visitors_racing_for_one_time_are_never_double_booked(bot) -> None:
     offers = {}
     for me in (visitor(), visitor(), visitor()):
-        bot.say(me, "/session_start", {"url": HOME, "email": f"{me}@x.test", "person": {"phone": "+46700000000"}})
+        bot.say(me, "/session_start", {"url": HOME, **bot.signed(f"{me}@x.test"), "person": {"phone": "+46700000000"}})
         offers[me] = bot.say(me, "/dc__general__colour__2")[0]["buttons"]
     visitors = list(offers)
     late = offers[visitors[0]][-2]  # the same time, taken by all three
@@ -163,7 +163,7 @@ def test_two_visitors_racing_for_one_time_are_never_double_booked(bot) -> None:
 
 def test_no_dialogue_means_no_answer(bot) -> None:
     me = visitor()
-    bot.say(me, "/session_start", {"url": HOME, "email": "done@x.test"})
+    bot.say(me, "/session_start", {"url": HOME, **bot.signed("done@x.test")})
     bot.say(me, "/dc__general__colour__1")
     bot.say(me, "+46701234567")
     offer = bot.say(me, "/dc_meeting_more")  # the meeting card's later times
@@ -193,9 +193,11 @@ def test_socketio_channel(bot) -> None:
     client.on("session_confirm", lambda data: confirmed.append(data))
     client.connect(bot.base, socketio_path="/socket.io", transports=["websocket"])
     try:
-        session = visitor()
-        client.emit("session_request", {"session_id": session})
+        made_up = visitor()
+        client.emit("session_request", {"session_id": made_up})  # made up by the client: the bot issues its own
         _wait(lambda: confirmed)
+        session = confirmed[0]
+        assert session != made_up and len(session) == 64
         client.emit("user_uttered", {"message": "/session_start", "session_id": session, "metadata": {"url": SHOP}})
         _wait(lambda: len(received) >= 2)
         assert [m["text"] for m in received[:2]] == ["Hello stranger, welcome to the shop.", "Are you buying for a company?"]

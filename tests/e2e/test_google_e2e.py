@@ -46,7 +46,7 @@ def bot(tmp_path_factory: pytest.TempPathFactory, google):
 
 def test_a_meeting_is_booked_on_google_with_a_meet_link_and_cancelled(bot, google) -> None:
     me = uuid.uuid4().hex
-    bot.say(me, "/session_start", {"url": "https://acme.test/", "email": "buyer@acme.test",
+    bot.say(me, "/session_start", {"url": "https://acme.test/", **bot.signed("buyer@acme.test"),
                                    "person": {"phone": "+46700000000"}, "timezone": "Europe/Stockholm"})
     offer = bot.say(me, "/dc__general__colour__1")
     assert offer[-1]["text"] == "Pick a time that suits you (times in Europe/Stockholm):"
@@ -75,7 +75,7 @@ def test_a_slow_calendar_delays_only_the_visitor_who_asked_for_times(bot, google
     """Calendar calls run off the action server's event loop: while one visitor's times wait 3 s
     on Google, another visitor's turn on the same action server answers at once."""
     slow, other = uuid.uuid4().hex, uuid.uuid4().hex
-    bot.say(slow, "/session_start", {"url": "https://acme.test/", "email": "slow@acme.test",
+    bot.say(slow, "/session_start", {"url": "https://acme.test/", **bot.signed("slow@acme.test"),
                                      "person": {"phone": "+46700000001"}, "timezone": "Europe/Stockholm"})
     google.faults(calls=[{"delay": 3}])  # the next calendar call (free/busy for the offer) takes 3 s
     offered: Dict[str, Any] = {}

@@ -1,4 +1,9 @@
-"""Known visitors end to end: identified from the local store by cookie or typed email."""
+"""Known visitors end to end: identified from the local store by cookie or by the email the site signed.
+
+An email typed in the chat names a lead (its activities go there) but proves nothing: the visitor sees
+nothing of that lead, and the cookie does not identify them later (issue 11: before, typing a lead's
+email showed their name and company and tied the cookie to them, so the next visit was greeted as them).
+"""
 from __future__ import annotations
 
 import subprocess
@@ -49,17 +54,37 @@ def test_an_anonymous_visitor_gets_the_anonymous_dialogue(bot) -> None:
     assert bot.slots(me)["dc_known"] is False
 
 
-def test_typing_a_known_email_switches_to_known_and_ties_the_cookie(bot) -> None:
+def test_typing_a_known_email_shows_nothing_of_the_lead_and_the_cookie_proves_nobody(bot) -> None:
     me = uuid.uuid4().hex
     cookie = f"id:123-NEW-456&token:_mch-acme.test-{me}"
     bot.say(me, "/session_start", {"url": "https://acme.test/", "mkto_trk": cookie})
-    assert bot.texts(me, "Sam@DevCo.test") == ["Good to see you again, Sam from DevCo!", "Bye!"]
+    assert bot.texts(me, "Sam@DevCo.test") == ["Thanks, stranger.", "Bye!"]
     slots = bot.slots(me)
-    assert slots["dc_known"] is True and slots["person_email"] == "sam@devco.test"
+    assert slots["dc_known"] is False and slots["dc_lead_id"] == 501 and slots["person_email"] == "sam@devco.test"
+    assert slots.get("person_firstName") is None and slots.get("company_name") is None
     store = VisitorStore(open_database(bot.env["DATABASE_URL"]))
-    assert store.by_cookie(cookie).lead_id == 501
+    assert store.cookie_owner(cookie) == (True, None)  # claimed for Sam, proving nothing
     again = bot.texts(uuid.uuid4().hex, "/session_start", {"url": "https://acme.test/", "mkto_trk": cookie})
-    assert again[0] == "Hi Sam, how is DevCo doing?"
+    assert again == ["Hello! We have not met yet.", "What is your email?"]
+
+
+def test_typing_an_email_never_moves_a_cookie_that_is_another_leads(bot) -> None:
+    me = uuid.uuid4().hex
+    bot.say(me, "/session_start", {"url": "https://acme.test/", "mkto_trk": RITA_COOKIE})
+    bot.say(me, "sam@devco.test")
+    assert bot.texts(uuid.uuid4().hex, "/session_start", {"url": "https://acme.test/", "mkto_trk": RITA_COOKIE}) == \
+        ["Welcome back, Rita."]
+
+
+def test_only_an_email_the_site_signed_identifies_the_visitor(bot) -> None:
+    unsigned = bot.texts(uuid.uuid4().hex, "/session_start", {"url": "https://acme.test/", "email": "sam@devco.test"})
+    assert unsigned == ["Hello! We have not met yet.", "What is your email?"]
+    forged = {"url": "https://acme.test/", "email": "sam@devco.test", "signature": "0" * 64}
+    assert bot.texts(uuid.uuid4().hex, "/session_start", forged)[0] == "Hello! We have not met yet."
+    me = uuid.uuid4().hex
+    signed = bot.texts(me, "/session_start", {"url": "https://acme.test/", **bot.signed("sam@devco.test")})
+    assert signed == ["Hi Sam, how is DevCo doing?", "Want to see our new developer tools?"]
+    assert bot.slots(me)["dc_known"] is True
 
 
 def test_an_unknown_typed_email_stays_anonymous(bot) -> None:

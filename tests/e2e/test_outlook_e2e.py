@@ -38,7 +38,7 @@ def bot(tmp_path_factory: pytest.TempPathFactory, graph):
 
 def test_a_meeting_is_booked_on_outlook_with_a_teams_link_and_cancelled(bot, graph) -> None:
     me = uuid.uuid4().hex
-    bot.say(me, "/session_start", {"url": "https://acme.test/", "email": "buyer@acme.test",
+    bot.say(me, "/session_start", {"url": "https://acme.test/", **bot.signed("buyer@acme.test"),
                                    "person": {"phone": "+46700000000"}})
     offer = bot.say(me, "/dc__general__colour__2")
     booked = bot.texts(me, offer[-1]["buttons"][0]["payload"])

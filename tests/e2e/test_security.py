@@ -94,13 +94,83 @@ def test_malformed_bodies_and_a_missing_sender_are_400_with_a_json_error(bot, bo
 def test_metadata_is_cut_to_the_contract_before_it_is_kept(bot) -> None:
     me = uuid.uuid4().hex
     huge = requests.post(bot.base + "/webhooks/rest/webhook", timeout=10, json={
-        "sender": me, "message": "/session_start", "metadata": {"url": "https://example.com/", "junk": "j" * 1_200_000}})
+        "sender": bot.conversation(me), "message": "/session_start", "metadata": {"url": "https://example.com/", "junk": "j" * 1_200_000}})
     assert huge.status_code == 413 and "error" in huge.json()  # 1.2 MB was kept and sent on every action call
     metadata = {"url": "https://example.com/pricing", "junk": "j" * 40_000, "locale": 5,
                 "person": {"firstName": "Kim", "nested": {"a": 1}}}
     assert bot.texts(me, "/session_start", metadata)[0] == "Looking at our plans, Kim?"
     kept = bot.slots(me)["dc_visit"]
     assert kept == {"url": "https://example.com/pricing", "person": {"firstName": "Kim"}}
-    assert requests.post(bot.base + "/webhooks/rest/webhook", json={"sender": me, "message": "hi", "metadata": {
+    assert requests.post(bot.base + "/webhooks/rest/webhook", json={"sender": bot.conversation(me), "message": "hi", "metadata": {
         "url": 5}}, timeout=10).status_code == 200  # a number where a text goes is dropped, not a broken visitor
     assert bot.texts(me, "/dc__pricing__size__3")[-1] == "Would you like to talk to sales?"
+
+
+@pytest.mark.parametrize("sender", ["default", "visitor-1", "a" * 64, "0" * 64])
+def test_a_conversation_id_the_bot_did_not_issue_is_refused(bot, sender: str) -> None:
+    """Before, sender ids were bearer tokens the client chose: a REST call with a victim's id (or none:
+    "default") read and answered the victim's conversation."""
+    answer = requests.post(bot.base + "/webhooks/rest/webhook", json={"sender": sender, "message": "/session_start"},
+                           timeout=10)
+    assert answer.status_code == 400 and "issued" in answer.json()["error"]
+    issued = requests.post(bot.base + "/widget/visit", json={"session_id": sender}, timeout=10).json()["session_id"]
+    assert issued != sender and len(issued) == 64
+    assert requests.post(bot.base + "/webhooks/rest/webhook", json={"sender": issued, "message": "/session_start",
+                         "metadata": {"url": "https://example.com/pricing"}}, timeout=10).json()[0]["text"] == \
+        "Looking at our plans, there?"
+
+
+def test_a_socket_cannot_choose_its_session_or_speak_in_another(bot) -> None:
+    """Before, a second socket that asked for a victim's session id (chosen by the client) got the victim's
+    answers and could answer for them. Now a session the bot did not issue is replaced by a new one, and a
+    message names only the session its socket was confirmed in."""
+    socketio = pytest.importorskip("socketio")
+    victim, attacker = socketio.Client(reconnection=False), socketio.Client(reconnection=False)
+    heard: dict = {"victim": [], "attacker": []}
+    confirmed: dict = {"victim": [], "attacker": []}
+    for name, client in (("victim", victim), ("attacker", attacker)):
+        client.on("bot_uttered", lambda data, name=name: heard[name].append(data))
+        client.on("session_confirm", lambda data, name=name: confirmed[name].append(data))
+        client.connect(bot.base, socketio_path="/socket.io", transports=["websocket"], wait_timeout=10)
+    try:
+        victim.emit("session_request", {})
+        attacker.emit("session_request", {"session_id": "default"})
+        _wait(lambda: confirmed["victim"] and confirmed["attacker"])
+        mine = confirmed["victim"][0]
+        assert confirmed["attacker"][0] not in (mine, "default")
+        victim.emit("user_uttered", {"message": "/session_start", "session_id": mine,
+                                     "metadata": {"url": "https://example.com/pricing"}})
+        _wait(lambda: heard["victim"])
+        before = len(heard["victim"])
+        attacker.emit("user_uttered", {"message": "/dc__pricing__size__3", "session_id": mine})
+        time.sleep(3)
+        assert len(heard["victim"]) == before and heard["attacker"] == []
+        events = bot.get(f"/conversations/{mine}/tracker")["events"]
+        assert not any(e.get("event") == "user" and e.get("text") == "/dc__pricing__size__3" for e in events)
+    finally:
+        victim.disconnect()
+        attacker.disconnect()
+
+
+def _wait(condition, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting for the bot"
+        time.sleep(0.05)
+
+
+def test_only_the_buttons_of_the_question_on_screen_answer_it(bot) -> None:
+    """Before, another dialogue's button payload (`/dc__welcome__ask__2`) jumped into that dialogue's flow and
+    set its field, and an earlier question's button answered it again."""
+    me = uuid.uuid4().hex
+    assert bot.texts(me, "/session_start", {"url": "https://example.com/pricing"})[-1] == "How large is your team?"
+    forged = bot.texts(me, "/dc__welcome__ask__2")
+    assert forged == ["Please pick one of the options below, or type 'restart' to start over.", "How large is your team?"]
+    slots = bot.slots(me)
+    assert slots.get("person_interest") is None and slots["dc_dialogue"] == "pricing"
+    assert bot.texts(me, "/dc__pricing__size__3")[-1] == "Would you like to talk to sales?"
+    again = bot.texts(me, "/dc__pricing__size__1")  # the earlier question's button
+    assert again[0] == "Please pick one of the options below, or type 'restart' to start over."
+    assert bot.slots(me)["company_employees"] == "5000"
+    assert again[-1] == "Would you like to talk to sales?"
+    assert bot.texts(me, "/dc__pricing__talk__2") == ["Have a great day!"]  # the question on screen answers

@@ -121,3 +121,44 @@ def test_a_time_the_bot_could_not_have_offered_is_not_booked(services: Services,
     sent = run(services, case["action"], tracker)
     assert [m["response"] for m in sent["messages"]][:1] == ["utter_dc_meeting_pick"]  # the offer again, no booking
     assert not any(e.get("name") == "dc_meeting_id" for e in sent["events"])
+
+
+def _typed(cookie: str, email: str) -> Dict[str, Any]:
+    case = yaml.safe_load((FIXTURES / "trackers" / "step_after_a_capture.yml").read_text(encoding="utf-8"))
+    tracker = case["tracker"]
+    return {**tracker, "latest_message": {**tracker["latest_message"], "text": email},
+            "slots": {**tracker["slots"], "person_email": email,
+                      "dc_visit": {**tracker["slots"]["dc_visit"], "mkto_trk": cookie}}}
+
+
+def test_a_typed_email_of_a_lead_shows_nothing_of_theirs_and_proves_no_cookie(services: Services) -> None:
+    """Before, typing a lead's email filled their name and company and tied the visitor's cookie to them, so
+    the next visit with that cookie was greeted as the lead."""
+    fresh = "id:999-NEW-001&token:_mch-attacker.test-1"
+    sent = run(services, "action_dc_step", _typed(fresh, "Ann@Corp.test"))
+    named = {e["name"]: e["value"] for e in sent["events"] if e["event"] == "slot"}
+    assert named.get("dc_lead_id") == 501  # the lead gets the conversation's activities
+    assert "dc_known" not in named and "person_firstName" not in named and "company_name" not in named
+    assert named["person_email"] == "ann@corp.test"  # what the visitor typed, nothing more
+    assert services.identifier.identify_visit({"mkto_trk": fresh}) is None  # the claimed cookie proves nobody
+    assert services.visitors.cookie_owner(fresh) == (True, None)
+
+
+def test_a_typed_email_never_moves_a_cookie_that_is_another_leads(services: Services) -> None:
+    services.visitors.upsert([Visitor(502, "bob@other.test", {"person.firstName": "Bob"})])
+    owned = "id:111-AAA-222&token:_mch-corp.test-1"  # Ann's (the fixture's known lead)
+    run(services, "action_dc_step", _typed(owned, "bob@other.test"))
+    assert services.identifier.identify_visit({"mkto_trk": owned}).lead_id == 501
+
+
+def test_a_signed_visit_proves_its_cookie(services: Services) -> None:
+    """The site signed who the visitor is (the channel kept the email): the browser's cookie is now theirs."""
+    cookie = "id:999-NEW-002&token:_mch-ann.test-2"
+    services.visitors.associate_cookie(cookie, 502, proven=False)  # claimed earlier by a typed email
+    case = yaml.safe_load((FIXTURES / "trackers" / "step_knows_a_returning_lead.yml").read_text(encoding="utf-8"))
+    tracker = case["tracker"]
+    metadata = {"url": "https://www.example.test/shop", "mkto_trk": cookie, "email": "ann@corp.test"}
+    sent = run(services, "action_dc_step", {**tracker, "latest_message": {**tracker["latest_message"],
+                                                                         "metadata": metadata}})
+    assert {"event": "slot", "name": "dc_known", "value": True} in sent["events"]
+    assert services.identifier.identify_visit({"mkto_trk": cookie}).lead_id == 501

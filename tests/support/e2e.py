@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from bot.config import from_environment
+from bot.core import identity
 from tests.support import PYTHON, ROOT
 
 
@@ -26,13 +27,18 @@ def free_port() -> int:
 
 @dataclass
 class Bot:
-    """A running `dynchat run` with its ports; `say` talks over the REST channel."""
+    """A running `dynchat run` with its ports; `say` talks over the REST channel as a visitor does.
+
+    A test names its visitors as it likes; each name gets a conversation id the bot issued (from
+    `/widget/visit`, as the widget gets its own), since the channels take no other.
+    """
 
     process: subprocess.Popen
     rasa_port: int
     action_port: int
     env: Dict[str, str] = field(default_factory=dict)
     output: List[str] = field(default_factory=list)
+    conversations: Dict[str, str] = field(default_factory=dict)
 
     @property
     def base(self) -> str:
@@ -54,8 +60,18 @@ class Bot:
         with urllib.request.urlopen(f"{self.base}{path}{'&' if '?' in path else '?'}token={token}", timeout=60) as response:
             return json.loads(response.read())
 
+    def conversation(self, name: str) -> str:
+        """The conversation id the bot issued for the visitor a test calls `name`."""
+        if name not in self.conversations:
+            self.conversations[name] = self.post("/widget/visit", {})["session_id"]
+        return self.conversations[name]
+
+    def signed(self, email: str) -> Dict[str, str]:
+        """Visit metadata by which a site vouches for its logged-in visitor (the tests' identity secret)."""
+        return {"email": email, "signature": identity.signature(self.env["DYNCHAT_IDENTITY_SECRET"], email)}
+
     def say(self, sender: str, text: str, metadata: Optional[Dict[str, Any]] = None) -> List[Dict[str, Any]]:
-        body: Dict[str, Any] = {"sender": sender, "message": text}
+        body: Dict[str, Any] = {"sender": self.conversation(sender), "message": text}
         if metadata is not None:
             body["metadata"] = metadata
         return self.post("/webhooks/rest/webhook", body)
@@ -64,7 +80,7 @@ class Bot:
         return [m.get("text") for m in self.say(sender, text, metadata)]
 
     def slots(self, sender: str) -> Dict[str, Any]:
-        return self.get(f"/conversations/{sender}/tracker")["slots"]
+        return self.get(f"/conversations/{self.conversation(sender)}/tracker")["slots"]
 
     def stop(self, timeout: float = 30) -> int:
         if self.process.poll() is None:
@@ -87,6 +103,7 @@ def environment(tmp: Path, dialogues: Path, rasa_port: int = 0, action_port: int
         "DYNCHAT_WEB_PORT": "0",  # the widget's tests start the demo site on a port of their own
         "DYNCHAT_AGENTS": str(tmp / "no-agents.yml"),  # meetings are off unless a test gives agents
         "DYNCHAT_INTERNAL_TOKEN": "e2e-internal-token",  # Rasa's HTTP API and the action server want it
+        "DYNCHAT_IDENTITY_SECRET": "e2e-identity-secret",  # what a site signs its visitors' emails with
     })
     return env
 

@@ -37,15 +37,18 @@ function emit(event, details) {
 const local = storage("localStorage");
 const session = storage("sessionStorage");
 
+// The conversation id is the bot's to issue (the visit's answer and socket.io's session_confirm carry it):
+// an id a page made up, or one the bot did not sign, is replaced, and its transcript goes with it.
 function sessionId() {
-  let id = local && local.getItem(SESSION);
-  if (!id) {
-    const random = window.crypto && window.crypto.randomUUID ? window.crypto.randomUUID().replace(/-/g, "")
-      : String(Math.random()).slice(2) + String(Date.now());
-    id = random;
-    if (local) local.setItem(SESSION, id);
-  }
-  return id;
+  return (local && local.getItem(SESSION)) || state.sessionId || null;
+}
+
+function adoptSession(id) {
+  if (typeof id !== "string" || !id || id === sessionId()) return;
+  const previous = sessionId();
+  if (local && previous) local.removeItem(TRANSCRIPT + previous);
+  state.sessionId = id;
+  if (local) local.setItem(SESSION, id);
 }
 
 function transcript() {
@@ -107,17 +110,22 @@ function connect() {
   // before the server confirms it (after a reconnect too), or the answer would go nowhere.
   socket.on("connect", () => socket.emit("session_request", { session_id: sessionId() }));
   socket.on("disconnect", () => { state.confirmed = false; });
-  socket.on("session_confirm", () => {
+  socket.on("session_confirm", (id) => {
+    adoptSession(id);
     state.confirmed = true;
-    for (const message of state.waiting.splice(0)) socket.emit("user_uttered", message);
+    for (const message of state.waiting.splice(0)) socket.emit("user_uttered", withSession(message));
   });
   socket.on("bot_uttered", (message) => receive(message));
   return socket;
 }
 
+function withSession(message) {
+  return Object.assign({}, message, { session_id: sessionId() });
+}
+
 function utter(message) {
   const socket = connect();
-  if (state.confirmed) socket.emit("user_uttered", message);
+  if (state.confirmed) socket.emit("user_uttered", withSession(message));
   else state.waiting.push(message);
 }
 
@@ -170,22 +178,25 @@ function send(payload, shown) {
   ui.addVisitor(shown);
   if (state.preview) return;  // the console's preview talks to nobody
   remember({ from: "visitor", text: shown });
-  utter({ message: payload, session_id: sessionId() });
+  utter({ message: payload });
 }
 
 function startDialogue(extra) {
   state.started = true;
   ensureUi();
   emit("triggered", { dialogue: (extra && extra.dialogue) || (state.plan && state.plan.dialogue) });
-  utter({ message: "/session_start", session_id: sessionId(),
-    metadata: metadata(Object.assign({}, state.identity && state.identity.email ? state.identity : {}, extra)) });
+  utter({ message: "/session_start", metadata: metadata(Object.assign({}, identity(), extra)) });
+}
+
+function identity() {
+  return state.identity && state.identity.email ? state.identity : {};
 }
 
 function restart() {
   if (local) local.removeItem(TRANSCRIPT + sessionId());
   state.ui.clear();
   if (state.preview) return;
-  utter({ message: "/restart", session_id: sessionId(), metadata: metadata() });
+  utter({ message: "/restart", metadata: metadata() });
 }
 
 // An avatar uploaded in the console is served by the bot: its path is relative to the bot's address.
@@ -219,7 +230,8 @@ async function boot() {
     return;
   }
   // one request answers both questions: how the widget looks, and what this page starts (if anything)
-  const plan = await getJson("/widget/visit", { session_id: sessionId(), metadata: metadata() });
+  const plan = await getJson("/widget/visit", { session_id: sessionId(), metadata: metadata(identity()) });
+  adoptSession(plan.session_id);
   state.config = withServerPaths(plan.config || {});
   if (!state.config.enabled) return;
   state.plan = plan;
