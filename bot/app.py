@@ -185,7 +185,8 @@ class Services:
 
     @functools.cached_property
     def meeting_chat(self) -> MeetingChat:
-        return MeetingChat(self.meetings, self.routing, self.calendars, self.switches, self.settings.public_url, self.clock)
+        return MeetingChat(self.meetings, self.routing, self.calendars, self.switches, self.settings.public_url, self.clock,
+                           per_visitor=self.settings.meetings_per_visitor)
 
     # --- blocking work from async code -----------------------------------------------
     async def run_blocking(self, function: Callable[..., T], *args: Any) -> T:

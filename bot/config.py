@@ -40,6 +40,7 @@ class Settings:
     secure_cookies: bool        # the console's cookie only over HTTPS (on by itself behind TLS)
     internal_token: Optional[str]  # between our processes (publishing a model); dynchat run makes one
     identity_secret: Optional[str]  # sites sign their logged-in visitors' emails with it; dynchat run makes one
+    meetings_per_visitor: int   # active meetings a visitor may hold per dialogue (0: no limit); more is a reschedule
 
     @property
     def manifest(self) -> Path:
@@ -104,5 +105,6 @@ def from_environment(env: Mapping[str, str]) -> Settings:
         demo_site=path("DYNCHAT_DEMO_SITE", "demo"),
         secure_cookies=env.get("DYNCHAT_SECURE_COOKIES", "").lower() in ("1", "true", "yes"),
         internal_token=env.get("DYNCHAT_INTERNAL_TOKEN") or _kept_secret(path("DYNCHAT_VAR", "var"), "internal-token"),
+        meetings_per_visitor=max(0, int(env.get("DYNCHAT_MEETINGS_PER_VISITOR", "1"))),
         identity_secret=env.get("DYNCHAT_IDENTITY_SECRET") or _kept_secret(path("DYNCHAT_VAR", "var"), "identity-secret"),
     )

@@ -50,6 +50,7 @@ class Slot:
     MEETING_CARD = "dc_meeting_card"  # the meeting card in progress ("dialogue__card")
     MEETING_ID = "dc_meeting_id"      # the visitor's booked meeting
     MEETING_OFFSET = "dc_meeting_offset"  # how far "More times" has paged
+    MEETING_OFFERED = "dc_meeting_offered"  # the times the bot offered in this conversation (only these are booked)
     RESCHEDULING = "dc_rescheduling"  # the meeting being moved
     CHOSEN_TIME = SLOT_ENTITY         # the time the visitor picked (epoch seconds)
 

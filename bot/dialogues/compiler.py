@@ -241,7 +241,8 @@ class _Builder:
         if self.has_meetings:
             slots[naming.Slot.CHOSEN_TIME] = {"type": "any", "influence_conversation": False,
                                 "mappings": [{"type": "from_entity", "entity": naming.SLOT_ENTITY}]}
-            for name in (naming.Slot.MEETING_CARD, naming.Slot.MEETING_ID, naming.Slot.MEETING_OFFSET, naming.Slot.RESCHEDULING):
+            for name in (naming.Slot.MEETING_CARD, naming.Slot.MEETING_ID, naming.Slot.MEETING_OFFSET,
+                         naming.Slot.MEETING_OFFERED, naming.Slot.RESCHEDULING):
                 slots[name] = {"type": "any", "influence_conversation": False, "mappings": [{"type": "custom"}]}
             email = naming.field_slot("person.email")
             self.field_mappings.setdefault(email, []).append({

@@ -66,13 +66,14 @@ class MeetingChat:
     """The meeting card's turns, over the meetings store, the routing file and the agents' calendars."""
 
     def __init__(self, store: Meetings, routing: RoutingFile, calendars: Calendars, switches: Switches, public_url: str,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, per_visitor: int = 1) -> None:
         self.store, self.routing, self.calendars, self.public_url = store, routing, calendars, public_url
         self.switches = switches
         self.clock = clock
+        self.per_visitor = per_visitor  # active meetings a visitor may hold per dialogue (0: no limit)
 
-    def _propose(self, reply: MeetingReply, routing: Routing, card: MeetingCard, offset: int, zone: str,
-                 locale: str, now: int, response: str = "utter_dc_meeting_pick") -> MeetingReply:
+    def _propose(self, reply: MeetingReply, slots: Mapping[str, Any], routing: Routing, card: MeetingCard, offset: int,
+                 zone: str, locale: str, now: int, response: str = "utter_dc_meeting_pick") -> MeetingReply:
         minutes = card.meeting.duration_seconds // 60
         times = free_times(self.store, self.calendars, _eligible(routing.agents, card.meeting.routing), minutes, now)
         if not times:
@@ -86,6 +87,8 @@ class MeetingChat:
             buttons.append({"title": MORE.get(locale, MORE["en"]), "payload": f"/{naming.MeetingIntent.MORE}"})
         reply.messages.append((response, {"buttons": buttons, "timezone": zone}))
         reply.slots[naming.Slot.MEETING_OFFSET] = offset if times[offset:offset + SHOWN] else 0
+        earlier = [t for t in offered_times(slots) if t > now - 86400]
+        reply.slots[naming.Slot.MEETING_OFFERED] = sorted(set(earlier) | set(shown))[-MAX_OFFERED:]
         return reply
 
     def handle(self, dialogue: Dialogue, card: MeetingCard, intent: Optional[str], after_email_form: bool,
@@ -110,18 +113,18 @@ class MeetingChat:
             if intent == naming.MeetingIntent.RESCHEDULE:  # same agent, another time: propose their free times
                 reply.slots[naming.Slot.RESCHEDULING] = meeting.id
                 agent_only = _routed(card, {"agent": meeting.agent_email})
-                return self._propose(reply, routing, agent_only, 0, zone, locale, now)
+                return self._propose(reply, slots, routing, agent_only, 0, zone, locale, now)
             service.cancel(store, routing, self.calendars, meeting.id, "cancelled by the visitor in the chat")
             reply.messages.append(("utter_dc_meeting_cancelled", {"time": describe(meeting.start_at, zone),
                                                                  "timezone": zone}))
             reply.slots[naming.Slot.MEETING_ID] = None
             return reply
         if intent == naming.MeetingIntent.MORE:
-            return self._propose(reply, routing, card, int(slots.get(naming.Slot.MEETING_OFFSET) or 0) + SHOWN,
+            return self._propose(reply, slots, routing, card, int(slots.get(naming.Slot.MEETING_OFFSET) or 0) + SHOWN,
                                  zone, locale, now)
         chosen = slots.get(naming.Slot.CHOSEN_TIME)
-        if intent != naming.MeetingIntent.PICK and not after_email_form or not plausible_time(chosen, now):
-            return self._propose(reply, routing, card, 0, zone, locale, now)
+        if intent != naming.MeetingIntent.PICK and not after_email_form or not was_offered(chosen, slots):
+            return self._propose(reply, slots, routing, card, 0, zone, locale, now)
         chosen_at = int(str(chosen))
         moving = slots.get(naming.Slot.RESCHEDULING)
         if moving:
@@ -129,10 +132,11 @@ class MeetingChat:
             if moved is None:  # that time went meanwhile: the same agent's next free times
                 original = store.get(str(moving))
                 same_agent = {"agent": original.agent_email} if original else card.meeting.routing
-                return self._propose(reply, routing, _routed(card, same_agent),
+                return self._propose(reply, slots, routing, _routed(card, same_agent),
                                      0, zone, locale, now, response="utter_dc_meeting_taken")
             reply.messages.append(("utter_dc_meeting_moved", {"time": describe(moved.start_at, zone), "timezone": zone}))
-            reply.slots.update({naming.Slot.RESCHEDULING: None, naming.Slot.CHOSEN_TIME: None})
+            reply.slots.update({naming.Slot.RESCHEDULING: None, naming.Slot.CHOSEN_TIME: None,
+                                naming.Slot.MEETING_OFFERED: []})
             return reply
         email = validate_capture("email", slots.get(naming.field_slot("person.email")) or "")
         if email is not None and after_email_form and blocked_domain(email, self.switches.blocked_email_domains()):
@@ -147,10 +151,18 @@ class MeetingChat:
         request = BookingRequest(chosen_at, card.meeting.duration_seconds // 60, email,
                                  facts_from_slots({**slots, naming.field_slot("person.email"): email}),
                                  card.meeting.routing, slots.get(naming.Slot.LEAD_ID), conversation, dialogue.id)
-        result, created = service.book(store, routing, self.calendars, request, now=now)
+        result, created = service.book(store, routing, self.calendars, request, now=now, per_visitor=self.per_visitor,
+                                       by_email=bool(slots.get(naming.Slot.KNOWN)))
         logger.info("%s: meeting %s: %s", conversation, "booked" if result.meeting else "not booked", result.choice.reason)
+        if result.existing is not None:  # one is enough: the visitor may move or cancel it instead
+            held = result.existing
+            agent = routing.agent(held.agent_email)
+            reply.messages.append(("utter_dc_meeting_exists", {"time": describe(held.start_at, zone), "timezone": zone,
+                                                               "agent": agent.name if agent else held.agent_email}))
+            reply.slots.update({naming.Slot.MEETING_ID: held.id, naming.Slot.CHOSEN_TIME: None})
+            return reply
         if result.meeting is None:
-            return self._propose(reply, routing, card, 0, zone, locale, now, response="utter_dc_meeting_taken")
+            return self._propose(reply, slots, routing, card, 0, zone, locale, now, response="utter_dc_meeting_taken")
         agent = next(a for a in routing.agents if a.email == result.meeting.agent_email)
         reply.messages.append(("utter_dc_meeting_booked", {"time": describe(result.meeting.start_at, zone),
                                                            "timezone": zone, "agent": agent.name, "email": email}))
@@ -160,7 +172,7 @@ class MeetingChat:
             reply.messages.append(("utter_dc_meeting_invitation",
                                    {"link": local.invitation_url(self.public_url, result.meeting.id)}))
         reply.slots.update({naming.Slot.MEETING_ID: result.meeting.id, naming.Slot.CHOSEN_TIME: None,
-                            naming.field_slot("person.email"): email})
+                            naming.Slot.MEETING_OFFERED: [], naming.field_slot("person.email"): email})
         if card.meeting.write_agent_to:
             reply.slots[naming.field_slot(card.meeting.write_agent_to)] = agent.email
         start = datetime.datetime.fromtimestamp(result.meeting.start_at, datetime.timezone.utc)
@@ -170,14 +182,18 @@ class MeetingChat:
         return reply
 
 
-HORIZON = 366 * 86400  # no meeting is offered further ahead than this
+MAX_OFFERED = 60  # offered times a conversation remembers (the latest pages of "More times")
 
 
-def plausible_time(chosen: Any, now: float) -> bool:
-    """A picked time as the bot offers them: epoch seconds from now to a year ahead (a 30-digit "time" raised
-    OverflowError; the year 2100 was booked). Times that were never offered are issue 11's next step."""
+def offered_times(slots: Mapping[str, Any]) -> List[int]:
+    return [t for t in slots.get(naming.Slot.MEETING_OFFERED) or [] if isinstance(t, int) and not isinstance(t, bool)]
+
+
+def was_offered(chosen: Any, slots: Mapping[str, Any]) -> bool:
+    """Only a time the bot offered in this conversation is booked: a replayed or forged payload with another
+    (15:07, a year ahead, the year 2100, a 30-digit number that raised OverflowError) gets the offer again."""
     text = str(chosen or "")
-    return text.isdigit() and len(text) <= 11 and now - 3600 <= int(text) <= now + HORIZON
+    return text.isdigit() and len(text) <= 11 and int(text) in offered_times(slots)
 
 
 def _routed(card: MeetingCard, routing: RoutingSpec) -> MeetingCard:

@@ -22,10 +22,12 @@ logger = logging.getLogger(__name__)
 
 
 def book(store: Meetings, routing: Routing, calendars: Calendars, request: BookingRequest,
-         now: Optional[float] = None) -> Tuple[BookingResult, Optional[CreatedEvent]]:
+         now: Optional[float] = None, per_visitor: int = 0, by_email: bool = False,
+         ) -> Tuple[BookingResult, Optional[CreatedEvent]]:
     end = request.start_at + request.duration_minutes * 60
     external = calendars.busy(list(routing.agents), (request.start_at - 3600, end + 3600))
-    result = store.book(list(routing.agents), request, routing.rules, routing.accounts, external, now=now)
+    result = store.book(list(routing.agents), request, routing.rules, routing.accounts, external, now=now,
+                        per_visitor=per_visitor, by_email=by_email)
     if result.meeting is None:
         return result, None
     agent = next(a for a in routing.agents if a.email == result.meeting.agent_email)

@@ -36,6 +36,7 @@ BOOKED = MeetingStatus.BOOKED.value
 class BookingResult:
     meeting: Optional[Meeting]
     choice: Choice
+    existing: Optional[Meeting] = None  # not booked: the visitor already holds this meeting of the dialogue
 
 
 def _meeting(row: Any, now: Optional[float] = None) -> Meeting:
@@ -180,14 +181,33 @@ class Meetings:
         connection.execute(update(meetings).where(meetings.c.id == meeting_id).values(status=status, updated_at=now))
         connection.execute(insert(meeting_history).values(meeting_id=meeting_id, at=now, status=status, note=note))
 
+    def _held(self, connection: Connection, request: BookingRequest, now: float, by_email: bool) -> List[Any]:
+        """The visitor's active, future meetings of the request's dialogue: booked in this conversation, or (when
+        the visitor proved who they are) for their email."""
+        holder = meetings.c.conversation == request.conversation
+        if by_email and request.lead_email:
+            holder = holder | (meetings.c.lead_email == request.lead_email)
+        return connection.execute(select(meetings).where(and_(
+            meetings.c.status.in_(ACTIVE), meetings.c.end_at > now, meetings.c.dialogue == request.dialogue, holder))
+            .order_by(meetings.c.start_at)).all()
+
     def book(self, agents: Sequence[Agent], request: BookingRequest, rules: Sequence[Rule] = (),
              accounts: Optional[Mapping[str, str]] = None, external_busy: Optional[Mapping[str, List[Interval]]] = None,
-             now: Optional[float] = None) -> BookingResult:
-        """Choose an agent free at that time and record the meeting, atomically."""
+             now: Optional[float] = None, per_visitor: int = 0, by_email: bool = False) -> BookingResult:
+        """Choose an agent free at that time and record the meeting, atomically.
+
+        With `per_visitor`, a visitor who already holds that many active meetings of the dialogue gets none
+        more (`existing` says which they hold): checked under the lock, so replayed requests cannot race past it.
+        """
         now = time.time() if now is None else now
         start, end = request.start_at, request.start_at + request.duration_minutes * 60
         with self.engine.begin() as connection:
             self._lock(connection)
+            if per_visitor and request.conversation:
+                held = self._held(connection, request, now, by_email)
+                if len(held) >= per_visitor:
+                    return BookingResult(None, Choice(None, "the visitor already has a meeting of this dialogue"),
+                                         existing=_meeting(held[0]))
             free = self._free_check(connection, agents, start, end, now, external_busy)
             choice = choose(agents, free, self.states(connection), request.facts, request.routing, rules, accounts)
             if choice.agent is None:

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.store.database import open_database
+from bot.store.meetings import Meetings
 from tests.support import FIXTURES
 from tests.support import e2e as e2e_support
 
@@ -159,6 +161,26 @@ def test_two_visitors_racing_for_one_time_are_never_double_booked(bot) -> None:
     assert {"Alex Always", "Sam Sometimes"} == {text.split(" with ")[1].split(".")[0] for text in (first, second)}
     assert third[0]["text"] == "Sorry, that time was just taken. Here are the next free times (in UTC):"
     assert late["title"] not in [b["title"] for b in third[0]["buttons"]]
+
+
+def test_a_replayed_or_forged_pick_books_nothing_more(bot) -> None:
+    """Before, one session replaying `/dc_meeting{"dc_slot": ...}` held 33 meetings, and times never offered
+    (15:07, the year 2100) were booked."""
+    me = visitor()
+    bot.say(me, "/session_start", {"url": HOME, **bot.signed(f"{me}@x.test"), "person": {"phone": "+46700000000"}})
+    offered = bot.say(me, "/dc__general__colour__2")[0]["buttons"]
+    first, later = offered[0]["payload"], offered[3]["payload"]
+    never = '/dc_meeting{"dc_slot": "%d"}' % (int(first.split('"')[3]) + 420)  # seven minutes past an offered time
+    assert bot.texts(me, never)[0] == "Pick a time that suits you (times in UTC):"
+    assert bot.texts(me, '/dc_meeting{"dc_slot": "4102444800"}')[0] == "Pick a time that suits you (times in UTC):"
+    assert bot.texts(me, first)[0].startswith("You're booked")
+    held = bot.slots(me)["dc_meeting_id"]
+    for payload in (later, first, later):
+        again = bot.say(me, payload)
+        assert again[0]["text"].startswith("Pick a time") or again[0]["text"].startswith("You already have a meeting")
+    assert bot.slots(me)["dc_meeting_id"] == held
+    store = Meetings(open_database(bot.env["DATABASE_URL"]))
+    assert [m.id for m in store.list() if m.conversation == bot.conversation(me) and m.status == "booked"] == [held]
 
 
 def test_no_dialogue_means_no_answer(bot) -> None:

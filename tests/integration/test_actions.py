@@ -162,3 +162,35 @@ def test_a_signed_visit_proves_its_cookie(services: Services) -> None:
                                                                          "metadata": metadata}})
     assert {"event": "slot", "name": "dc_known", "value": True} in sent["events"]
     assert services.identifier.identify_visit({"mkto_trk": cookie}).lead_id == 501
+
+
+def _pick(services: Services, sender: str, start: int, offered: List[int]) -> Dict[str, Any]:
+    case = yaml.safe_load((FIXTURES / "trackers" / "meeting_books_the_chosen_time.yml").read_text(encoding="utf-8"))
+    tracker = case["tracker"]
+    slot = str(start)
+    return run(services, case["action"], {
+        **tracker, "sender_id": sender,
+        "slots": {**tracker["slots"], "dc_slot": slot, "dc_meeting_offered": offered},
+        "latest_message": {**tracker["latest_message"], "text": '/dc_meeting{"dc_slot": "%s"}' % slot}})
+
+
+def test_a_free_time_that_was_not_offered_is_not_booked(services: Services) -> None:
+    """Before, any free time was booked: 15:07, 300 days ahead, whatever a replayed payload said."""
+    sent = _pick(services, "visitor-unoffered", 1900052100, [1900051200, 1900053000])  # 09:15: free, never offered
+    assert [m["response"] for m in sent["messages"]][:1] == ["utter_dc_meeting_pick"]
+    assert not any(m.conversation == "visitor-unoffered" for m in services.meetings.list())
+
+
+def test_a_visitor_holds_one_meeting_per_dialogue_and_is_offered_to_move_it(services: Services) -> None:
+    """Before, one anonymous session replaying `/dc_meeting{"dc_slot": ...}` held 33 meetings."""
+    offered = [1900054800, 1900056600, 1900058400]
+    first = _pick(services, "visitor-replaying", offered[0], offered)
+    assert first["messages"][0]["response"] == "utter_dc_meeting_booked"
+    held = next(e["value"] for e in first["events"] if e.get("name") == "dc_meeting_id")
+    for start in offered[1:]:
+        again = _pick(services, "visitor-replaying", start, offered)
+        assert again["messages"] == [{"response": "utter_dc_meeting_exists", "template": "utter_dc_meeting_exists",
+                                      "time": "Mon 18 Mar 10:00", "timezone": "Europe/Stockholm",
+                                      "agent": first["messages"][0]["agent"]}]
+        assert {"event": "slot", "name": "dc_meeting_id", "value": held} in again["events"]
+    assert [m.start_at for m in services.meetings.list() if m.conversation == "visitor-replaying"] == [offered[0]]

@@ -93,6 +93,30 @@ def test_a_hundred_simultaneous_bookings_from_several_processes(postgres_url) ->
     assert len(active) == 5 and len({(m.agent_email, m.start_at) for m in active}) == 5
 
 
+def test_a_visitor_racing_themselves_holds_one_meeting_per_dialogue(database_url) -> None:
+    """Ten requests of one conversation at once (a replayed pick) book one meeting; another dialogue, another
+    conversation, or the limit lifted book more; a proven email counts across conversations."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = Meetings(open_database(database_url))
+
+    def request(n: int, conversation: str = "c-1", dialogue: str = "demo", email: str = "v@x.test") -> BookingRequest:
+        return BookingRequest(START + n * 3600, 30, email, conversation=conversation, dialogue=dialogue)
+
+    with ThreadPoolExecutor(10) as pool:
+        results = list(pool.map(lambda n: store.book(AGENTS, request(n), now=NOW, per_visitor=1), range(10)))
+    booked = [r.meeting for r in results if r.meeting]
+    assert len(booked) == 1 and all(r.existing.id == booked[0].id for r in results if not r.meeting)
+    assert store.book(AGENTS, request(11, dialogue="pricing"), now=NOW, per_visitor=1).meeting is not None
+    assert store.book(AGENTS, request(12, conversation="c-2"), now=NOW, per_visitor=1).meeting is not None
+    assert store.book(AGENTS, request(13, conversation="c-3"), now=NOW, per_visitor=1, by_email=True).existing is not None
+    assert store.book(AGENTS, request(14), now=NOW, per_visitor=2).meeting is not None
+    assert store.book(AGENTS, request(15), now=NOW).meeting is not None  # no limit
+    store.cancel(booked[0].id)
+    assert store.book(AGENTS, request(16, conversation="c-2"), now=NOW, per_visitor=1).existing is not None
+    assert store.book(AGENTS, request(16, conversation="c-4"), now=NOW, per_visitor=1).meeting is not None
+
+
 def test_ics_invitation_and_feed(tmp_path) -> None:
     store = Meetings(open_database(f"sqlite:///{tmp_path / 'ics.db'}"))
     meeting = store.book(AGENTS, BookingRequest(START, 45, "visitor@x.test"), now=NOW).meeting
