@@ -15,13 +15,14 @@ import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Dict, Optional, TypeVar
+from typing import Any, Callable, Dict, Optional, Tuple, TypeVar
 
 from bot.calendars.google import GoogleCalendar
 from bot.calendars.outlook import OutlookCalendar
 from bot.calendars.providers import Calendars
 from bot.config import Settings, from_environment
 from bot.core import identity
+from bot.core.rates import RateLimit, counted_address
 from bot.dialogues.catalog import DialogueCatalog
 from bot.marketo import leads, writeback
 from bot.marketo.client import MarketoClient
@@ -125,6 +126,19 @@ class Services:
         if not self.settings.internal_token:
             raise RuntimeError("DYNCHAT_INTERNAL_TOKEN is not set: `dynchat run` makes one in var/secrets/")
         return identity.conversation_key(self.settings.internal_token)
+
+    @functools.cached_property
+    def rates(self) -> Tuple[RateLimit, RateLimit]:
+        """This process's buckets: per conversation, per IP address (see `bot.core.rates`)."""
+        return RateLimit(self.settings.rate_per_visitor), RateLimit(self.settings.rate_per_address)
+
+    def too_fast(self, conversation: Optional[str], address: Optional[str]) -> Optional[float]:
+        """None when this message may go on, else the seconds until the sender may send again."""
+        per_visitor, per_address = self.rates
+        now = time.monotonic()
+        keys = ((per_address, counted_address(address)), (per_visitor, conversation))
+        waits = [limit.allow(key, now) for limit, key in keys if key]
+        return max((wait for wait in waits if wait is not None), default=None)
 
     # --- configuration files ----------------------------------------------------
     @functools.cached_property

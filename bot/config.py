@@ -40,6 +40,8 @@ class Settings:
     secure_cookies: bool        # the console's cookie only over HTTPS (on by itself behind TLS)
     internal_token: Optional[str]  # between our processes (publishing a model); dynchat run makes one
     identity_secret: Optional[str]  # sites sign their logged-in visitors' emails with it; dynchat run makes one
+    rate_per_visitor: int       # messages a conversation may send a minute (a burst of that many, then refilled)
+    rate_per_address: int       # messages and new visits one IP address may send a minute (offices share one)
     meetings_per_visitor: int   # active meetings a visitor may hold per dialogue (0: no limit); more is a reschedule
 
     @property
@@ -105,6 +107,8 @@ def from_environment(env: Mapping[str, str]) -> Settings:
         demo_site=path("DYNCHAT_DEMO_SITE", "demo"),
         secure_cookies=env.get("DYNCHAT_SECURE_COOKIES", "").lower() in ("1", "true", "yes"),
         internal_token=env.get("DYNCHAT_INTERNAL_TOKEN") or _kept_secret(path("DYNCHAT_VAR", "var"), "internal-token"),
+        rate_per_visitor=max(1, int(env.get("DYNCHAT_RATE_PER_VISITOR", "30"))),
+        rate_per_address=max(1, int(env.get("DYNCHAT_RATE_PER_ADDRESS", "600"))),
         meetings_per_visitor=max(0, int(env.get("DYNCHAT_MEETINGS_PER_VISITOR", "1"))),
         identity_secret=env.get("DYNCHAT_IDENTITY_SECRET") or _kept_secret(path("DYNCHAT_VAR", "var"), "identity-secret"),
     )

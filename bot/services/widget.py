@@ -128,6 +128,7 @@ MAX_MESSAGE = 2000                       # characters a visitor may type in one 
 MAX_METADATA = 16 * 1024                 # bytes of metadata kept with a message (JSON)
 SENDER = re.compile(r"^[A-Za-z0-9_.:@-]{1,128}$")
 TOO_LONG = f"That message is too long for me: please keep it under {MAX_MESSAGE:,} characters."
+TOO_FAST = "You're sending messages faster than I can read them: please wait a moment and try again."
 
 
 def clean_metadata(raw: Any) -> Dict[str, Any]:

@@ -28,7 +28,7 @@ from sanic.request import Request
 from bot import app
 from bot.core.identity import is_conversation_id, new_conversation_id
 from bot.core.naming import START_INTENT
-from bot.services.widget import SENDER, TOO_LONG, check_message, origin_allowed, visit_metadata
+from bot.services.widget import SENDER, TOO_FAST, TOO_LONG, check_message, origin_allowed, visit_metadata
 
 SESSION_START = "/session_start"
 MAX_BODY = 64 * 1024
@@ -88,6 +88,9 @@ async def checked_rest_message(request: Request) -> Optional[response.HTTPRespon
     elif not is_conversation_id(app.services().conversation_key, sender):
         return response.json({"error": "'sender' is a conversation id the bot issued: POST /widget/visit "
                                        "answers with one (session_id)"}, status=400)
+    wait = app.services().too_fast(sender, request.remote_addr or request.ip)
+    if wait is not None:
+        return too_fast(wait)
     problem = check_message(data.get("message"))
     if problem == TOO_LONG:
         return response.json([{"recipient_id": sender, "text": TOO_LONG}])
@@ -99,6 +102,12 @@ async def checked_rest_message(request: Request) -> Optional[response.HTTPRespon
     return None
 
 
+def too_fast(wait: float) -> response.HTTPResponse:
+    """429 with when to try again: a person never sees it, a script replaying messages does."""
+    seconds = max(1, int(wait + 0.999))
+    return response.json({"error": TOO_FAST, "retry_after": seconds}, status=429, headers={"Retry-After": str(seconds)})
+
+
 def refusing_other_sites(blueprint: Blueprint) -> Blueprint:
     """A browser on a site that is not on the list gets 403 before the chat sees anything."""
     @blueprint.middleware("request")
@@ -108,6 +117,13 @@ def refusing_other_sites(blueprint: Blueprint) -> Blueprint:
         return None
 
     return blueprint
+
+
+def _address(environ: Dict[str, Any]) -> Optional[str]:
+    """The client's IP address as the socket.io connection's request saw it (engine.io's REMOTE_ADDR is always
+    127.0.0.1 under sanic)."""
+    request = environ.get("sanic.request")
+    return (request.remote_addr or request.ip) if request is not None else None
 
 
 class RestInput(rest.RestInput):
@@ -137,7 +153,10 @@ class SocketIOInput(socketio.SocketIOInput):
         async def connect(sid: str, environ: Dict[str, Any], auth: Optional[Dict[str, Any]]) -> bool:
             if not await allowed_origin(environ.get("HTTP_ORIGIN")):
                 return False  # the page's site is not on the console's list
-            return bool(await rasas_connect(sid, environ, auth))
+            connected = bool(await rasas_connect(sid, environ, auth))
+            if connected:
+                await self.sio.save_session(sid, {"address": _address(environ)}, namespace=self.namespace or "/")
+            return connected
 
         self.sio.on("connect", namespace=self.namespace)(connect)
         rasas_session_request = self.sio.handlers[self.namespace or "/"]["session_request"]
@@ -158,9 +177,11 @@ class SocketIOInput(socketio.SocketIOInput):
             if not isinstance(data, dict) or data.get("session_id") not in self.sio.rooms(sid, self.namespace or "/") \
                     or data.get("session_id") == sid:
                 return
-            problem = check_message(data.get("message", ""))
+            session = await self.sio.get_session(sid, namespace=self.namespace or "/")
+            wait = app.services().too_fast(data["session_id"], session.get("address"))
+            problem = TOO_FAST if wait is not None else check_message(data.get("message", ""))
             if problem:
-                await self.sio.emit(self.bot_message_evt, {"text": TOO_LONG if problem == TOO_LONG else problem}, room=sid)
+                await self.sio.emit(self.bot_message_evt, {"text": problem}, room=sid)
                 return
             metadata = data.get(self.metadata_key)
             if isinstance(metadata, str):

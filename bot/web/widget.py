@@ -19,7 +19,7 @@ from sanic.request import Request
 from bot import app
 from bot.core.identity import is_conversation_id, new_conversation_id
 from bot.services.widget import AVATAR_MIME, avatar_file, plan_visit, visit_metadata
-from bot.web.channels import refusing_other_sites
+from bot.web.channels import refusing_other_sites, too_fast
 
 MAX_BODY = 16 * 1024
 
@@ -93,6 +93,9 @@ class WidgetInput(InputChannel):
             if not isinstance(body, dict):
                 return _error(400, "send a JSON object: {session_id, metadata}")
             services = app.services()
+            wait = services.too_fast(None, request.remote_addr or request.ip)  # new conversations per address
+            if wait is not None:
+                return too_fast(wait)
             session_id = body.get("session_id")
             known = is_conversation_id(services.conversation_key, session_id)
             session_id = session_id if known else new_conversation_id(services.conversation_key)

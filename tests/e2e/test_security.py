@@ -23,6 +23,8 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[e2e_support.Bot]:
     env = e2e_support.environment(tmp_path_factory.mktemp("security"), ROOT / "data" / "dialogues")
+    # small limits to reach in a test; the client's address read from X-Forwarded-For, as behind a proxy
+    env.update({"DYNCHAT_RATE_PER_VISITOR": "12", "DYNCHAT_RATE_PER_ADDRESS": "20", "SANIC_PROXIES_COUNT": "1"})
     running = e2e_support.start(env)
     yield running
     assert running.stop() == 0
@@ -174,3 +176,22 @@ def test_only_the_buttons_of_the_question_on_screen_answer_it(bot) -> None:
     assert bot.slots(me)["company_employees"] == "5000"
     assert again[-1] == "Would you like to talk to sales?"
     assert bot.texts(me, "/dc__pricing__talk__2") == ["Have a great day!"]  # the question on screen answers
+
+
+def test_a_visitor_or_an_address_sending_too_fast_is_told_to_wait_and_others_go_on(bot) -> None:
+    """Before, nothing limited how fast one client sent: one session replayed a booking 33 times."""
+    me = uuid.uuid4().hex
+    rest = bot.base + "/webhooks/rest/webhook"
+    answers = [requests.post(rest, json={"sender": bot.conversation(me), "message": "/restart"}, timeout=30)
+               for _ in range(15)]
+    refused = [a for a in answers if a.status_code == 429]
+    assert refused and all(a.status_code in (200, 429) for a in answers)
+    assert "too fast" in refused[0].json()["error"] or "faster" in refused[0].json()["error"]
+    assert int(refused[0].headers["Retry-After"]) >= 1
+    assert bot.texts(uuid.uuid4().hex, "/session_start", {"url": "https://example.com/pricing"})[0] == \
+        "Looking at our plans, there?"  # another visitor is not slowed down
+    far = {"X-Forwarded-For": "203.0.113.7"}
+    visits = [requests.post(bot.base + "/widget/visit", json={}, headers=far, timeout=30) for _ in range(25)]
+    assert [v.status_code for v in visits].count(429) >= 4  # 20 a minute from one address
+    elsewhere = requests.post(bot.base + "/widget/visit", json={}, headers={"X-Forwarded-For": "198.51.100.9"}, timeout=30)
+    assert elsewhere.status_code == 200
