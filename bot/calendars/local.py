@@ -35,7 +35,8 @@ def _stamp(epoch: float) -> str:
 
 
 def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+    """A TEXT value (RFC 5545 3.3.11): backslash, semicolon, comma and line breaks escaped; no raw CR."""
+    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\r", "").replace("\n", "\\n")
 
 
 def _fold(line: str) -> List[str]:

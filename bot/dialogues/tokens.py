@@ -5,6 +5,7 @@ import re
 from typing import Any, Callable, List, Mapping, Optional, Tuple
 
 from bot.core.naming import field_slot
+from bot.core.text import plain_text
 
 TOKEN_PREFIXES = ("lead", "person", "company", "page")
 _TOKEN_BODY = re.compile(
@@ -52,20 +53,27 @@ def token_fields(text: str) -> List[str]:
     return fields
 
 
-def render(text: str, lookup: Callable[[str], Optional[Any]]) -> str:
-    """Replace every token by the field's value, or its default when empty."""
+_PLACES = re.compile(r"\{\{(.*?)\}\}|\{([A-Za-z_]+)\}")
+
+
+def render(text: str, lookup: Callable[[str], Optional[Any]], values: Optional[Mapping[str, Any]] = None) -> str:
+    """Replace every token by the field's value, or its default when empty, and each `{name}` of `values` (the
+    time, agent, link an action passes), in one pass: a value is never read again as a token. Values come from
+    visitors, Marketo and pages, so they go in as plain text (`bot.core.text.plain_text`)."""
 
     def replace(match: "re.Match[str]") -> str:
+        if match.group(2) is not None:
+            name = match.group(2)
+            return plain_text(values[name]) if values is not None and name in values else match.group(0)
         body = _TOKEN_BODY.match(match.group(1))
         if not body or body.group("prefix") not in TOKEN_PREFIXES:
             return match.group(0)
         value = lookup(token_field(body.group("prefix"), body.group("name")))
-        if value is None or (isinstance(value, str) and not value.strip()):
-            return body.group("default") or ""
-        return str(value)
+        shown = plain_text(value) if value is not None else ""
+        return shown or body.group("default") or ""
 
-    return re.sub(r"\{\{(.*?)\}\}", replace, text)
+    return _PLACES.sub(replace, text)
 
 
-def render_with_slots(text: str, slots: Mapping[str, Any]) -> str:
-    return render(text, lambda field: slots.get(field_slot(field)))
+def render_with_slots(text: str, slots: Mapping[str, Any], values: Optional[Mapping[str, Any]] = None) -> str:
+    return render(text, lambda field: slots.get(field_slot(field)), values)

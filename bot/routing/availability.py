@@ -120,6 +120,17 @@ def is_free(agent: Agent, start: int, end: int, busy: Sequence[Interval], now: i
     return None
 
 
+def known_zone(name: str) -> bool:
+    """Is this a time zone of the tz database (as a browser's Intl API names them)?"""
+    if not name or len(name) > 64:
+        return False
+    try:
+        ZoneInfo(name)
+    except Exception:  # ZoneInfoNotFoundError, ValueError for a path-like or malformed key
+        return False
+    return True
+
+
 def describe(epoch: int, timezone: str) -> str:
     """A slot as the visitor reads it, in their own time zone: 'Thu 26 Nov 10:00'."""
     try:

@@ -20,7 +20,7 @@ from bot.core.dialogue import Dialogue, MeetingCard
 from bot.core.meetings import ACTIVE, BookingRequest
 from bot.dialogues.runtime import BLOCKED_EMAIL, blocked_domain, facts_from_slots, validate_capture
 from bot.routing.agents import RoutingFile
-from bot.routing.availability import describe, free_slots
+from bot.routing.availability import describe, free_slots, known_zone
 from bot.services import meetings as service
 from bot.store.meetings import Meetings
 from bot.store.switches import Switches
@@ -94,11 +94,23 @@ class MeetingChat:
     def handle(self, dialogue: Dialogue, card: MeetingCard, intent: Optional[str], after_email_form: bool,
                slots: Mapping[str, Any], visit: Mapping[str, Any], conversation: str,
                now: Optional[int] = None) -> MeetingReply:
-        """What the meeting action does for this turn of the meeting card."""
+        """What the meeting action does for this turn of the meeting card.
+
+        Times are shown in the visitor's time zone when the tz database knows it; otherwise in UTC, and the
+        visitor is told so (before, an unknown zone's name labelled UTC times).
+        """
+        asked = str(visit.get("timezone") or "")
+        zone = asked if known_zone(asked) else "UTC"
+        reply = self._handle(dialogue, card, intent, after_email_form, slots, zone, conversation, now)
+        if asked and zone != asked and any(values.get("timezone") for _, values in reply.messages):
+            reply.messages.insert(0, ("utter_dc_unknown_timezone", {}))
+        return reply
+
+    def _handle(self, dialogue: Dialogue, card: MeetingCard, intent: Optional[str], after_email_form: bool,
+                slots: Mapping[str, Any], zone: str, conversation: str, now: Optional[int]) -> MeetingReply:
         now = int(self.clock()) if now is None else now
         reply = MeetingReply(slots={naming.Slot.MEETING_CARD: naming.goto_value(dialogue.id, card.id)})
         routing = self.routing.current()
-        zone = str(visit.get("timezone") or "UTC")
         locale = str(slots.get(naming.Slot.LOCALE) or dialogue.locale)
         store = self.store
         if routing is None:

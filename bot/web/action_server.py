@@ -17,7 +17,7 @@ from rasa_sdk import endpoint
 from sanic import Sanic, response
 from sanic.request import Request
 
-from bot import app
+from bot import app, logs
 
 OPEN = ("/health",)
 
@@ -41,8 +41,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="The action server (rasa-sdk), for our Rasa server only")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
+    logs.configure()
     settings = app.services().settings
-    create_app(settings.internal_token).run(host=settings.host, port=args.port, access_log=False, workers=1)
+    server = create_app(settings.internal_token)
+    logs.mask_personal_data()  # Sanic's own loggers have their handlers now
+    server.run(host=settings.host, port=args.port, access_log=False, workers=1)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from rasa.core.channels import channel, rest, socketio
 from sanic import Blueprint, response
 from sanic.request import Request
 
-from bot import app
+from bot import app, logs
 from bot.core.identity import is_conversation_id, new_conversation_id
 from bot.core.naming import START_INTENT
 from bot.services.widget import SENDER, TOO_FAST, TOO_LONG, check_message, origin_allowed, visit_metadata
@@ -134,6 +134,7 @@ class RestInput(rest.RestInput):
         return "rest"
 
     def blueprint(self, on_new_message: OnNewMessage):  # type: ignore[override]
+        logs.mask_personal_data()  # the Rasa server's logging is set up by now; its handlers mask from here on
         blueprint = refusing_other_sites(super().blueprint(starting_dialogues(on_new_message)))
         blueprint.middleware("request")(checked_rest_message)
         return blueprint

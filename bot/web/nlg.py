@@ -25,11 +25,8 @@ class TokenNaturalLanguageGenerator(TemplatedNaturalLanguageGenerator):
                        **kwargs: Any) -> Dict[str, Any]:
         slots = dict(filled_slots or {})
         values = {key: value for key, value in kwargs.items() if isinstance(value, (str, int, float))}
-        if isinstance(response.get("text"), str):
-            text = render_with_slots(response["text"], slots)
-            for key, value in values.items():  # {time}, {agent}... passed by an action with the response
-                text = text.replace("{" + key + "}", str(value))
-            response["text"] = text
+        if isinstance(response.get("text"), str):  # {time}, {agent}... passed by an action with the response
+            response["text"] = render_with_slots(response["text"], slots, values)
         for button in response.get("buttons") or []:
             if isinstance(button.get("title"), str):
                 button["title"] = render_with_slots(button["title"], slots)

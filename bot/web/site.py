@@ -20,7 +20,7 @@ from sanic import Sanic, response
 from sanic.exceptions import SanicException
 from sanic.request import Request
 
-from bot import app
+from bot import app, logs
 from bot.services.widget import AVATAR_MIME, appearance_from, avatar_file
 from bot.web import demo
 from bot.web.console import api
@@ -138,10 +138,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="The console, its API and the demo site")
     parser.add_argument("--no-demo", action="store_true", help="serve the console only")
     args = parser.parse_args()
+    logs.configure()
     services = app.services()
     settings = services.settings
-    create_app(services, None if args.no_demo else settings.demo_site, settings.public_url,
-               settings.widget_bundle).run(host=settings.host, port=settings.web_port, access_log=False, workers=1)
+    server = create_app(services, None if args.no_demo else settings.demo_site, settings.public_url,
+                        settings.widget_bundle)
+    logs.mask_personal_data()  # Sanic's own loggers have their handlers now
+    server.run(host=settings.host, port=settings.web_port, access_log=False, workers=1)
 
 
 if __name__ == "__main__":

@@ -195,3 +195,19 @@ def test_a_visitor_or_an_address_sending_too_fast_is_told_to_wait_and_others_go_
     assert [v.status_code for v in visits].count(429) >= 4  # 20 a minute from one address
     elsewhere = requests.post(bot.base + "/widget/visit", json={}, headers={"X-Forwarded-For": "198.51.100.9"}, timeout=30)
     assert elsewhere.status_code == 200
+
+
+def test_outside_text_comes_back_as_plain_text_and_the_log_keeps_no_personal_data(bot) -> None:
+    """Before, `<img onerror>` in a page's metadata (or a lead's or a typed name) was echoed in bot messages, and
+    errors dumped whole trackers with emails and names into the log."""
+    me = uuid.uuid4().hex
+    metadata = {"url": "https://example.com/pricing", "person": {"firstName": "<img src=x onerror=alert(1)>Kim"}}
+    assert bot.texts(me, "/session_start", metadata)[0] == "Looking at our plans, Kim?"
+    bot.texts(me, "/dc__pricing__size__3")
+    bot.texts(me, "Yes")
+    bot.texts(me, "robin.private@example.com")
+    bot.texts(me, "+46 70 765 43 21")
+    printed = bot.everything_printed()
+    assert "robin.private@example.com" not in printed and "765 43 21" not in printed and "7076543" not in printed
+    assert "e2e-internal-token" not in printed and bot.conversation(me) not in printed  # an id is a bearer token
+    assert bot.conversation(me)[:12] + "…" in printed  # shortened, the log still follows a conversation

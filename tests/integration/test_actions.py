@@ -194,3 +194,15 @@ def test_a_visitor_holds_one_meeting_per_dialogue_and_is_offered_to_move_it(serv
                                       "agent": first["messages"][0]["agent"]}]
         assert {"event": "slot", "name": "dc_meeting_id", "value": held} in again["events"]
     assert [m.start_at for m in services.meetings.list() if m.conversation == "visitor-replaying"] == [offered[0]]
+
+
+@pytest.mark.parametrize("zone", ["<script>alert(1)</script>", "Mars/Olympus_Mons", "../../etc/passwd"])
+def test_an_unknown_time_zone_shows_utc_and_says_so(services: Services, zone: str) -> None:
+    """Before, an invalid zone showed UTC times labelled with the bogus zone (markup and all)."""
+    case = yaml.safe_load((FIXTURES / "trackers" / "meeting_proposes_times.yml").read_text(encoding="utf-8"))
+    tracker = case["tracker"]
+    sent = run(services, case["action"], {**tracker, "slots": {**tracker["slots"], "dc_visit": {"timezone": zone}}})
+    assert sent["messages"][0] == {"response": "utter_dc_unknown_timezone", "template": "utter_dc_unknown_timezone"}
+    offer = sent["messages"][1]
+    assert offer["timezone"] == "UTC" and offer["buttons"][0]["title"] == "Mon 18 Mar 08:00"
+    assert zone not in str(sent)
