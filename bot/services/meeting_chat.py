@@ -17,7 +17,7 @@ from bot.calendars.providers import Calendars
 from bot.core import naming
 from bot.core.agents import Agent, Routing, RoutingSpec
 from bot.core.dialogue import Dialogue, MeetingCard
-from bot.core.meetings import ACTIVE, BookingRequest
+from bot.core.meetings import ACTIVE, BookingRequest, Meeting
 from bot.dialogues.runtime import BLOCKED_EMAIL, blocked_domain, facts_from_slots, validate_capture
 from bot.routing.agents import RoutingFile
 from bot.routing.availability import describe, free_slots, known_zone
@@ -117,6 +117,12 @@ class MeetingChat:
             reply.messages.append(("utter_dc_meeting_unavailable", {}))
             reply.done = True
             return reply
+        unconfirmed = [] if slots.get(naming.Slot.MEETING_ID) else store.held(conversation, dialogue.id, now)
+        if unconfirmed and intent in (naming.MeetingIntent.CANCEL, naming.MeetingIntent.RESCHEDULE):
+            slots = {**slots, naming.Slot.MEETING_ID: unconfirmed[0].id}
+        elif unconfirmed:  # booked on a turn whose answer never reached the visitor (the action server died)
+            held = unconfirmed[0]
+            return self._confirm(reply, dialogue, card, routing, held, zone, held.join_url, held.lead_email)
         if intent in (naming.MeetingIntent.CANCEL, naming.MeetingIntent.RESCHEDULE):
             meeting = store.get(str(slots.get(naming.Slot.MEETING_ID) or ""))
             if meeting is None or meeting.status not in ACTIVE:
@@ -175,21 +181,28 @@ class MeetingChat:
             return reply
         if result.meeting is None:
             return self._propose(reply, slots, routing, card, 0, zone, locale, now, response="utter_dc_meeting_taken")
-        agent = next(a for a in routing.agents if a.email == result.meeting.agent_email)
-        reply.messages.append(("utter_dc_meeting_booked", {"time": describe(result.meeting.start_at, zone),
-                                                           "timezone": zone, "agent": agent.name, "email": email}))
-        if created is not None and created.join_url:
-            reply.messages.append(("utter_dc_meeting_link", {"link": created.join_url}))
-        if agent.calendar == "local":  # no calendar sends it: offer the invitation to add
+        return self._confirm(reply, dialogue, card, routing, result.meeting, zone,
+                             created.join_url if created is not None else None, email)
+
+    def _confirm(self, reply: MeetingReply, dialogue: Dialogue, card: MeetingCard, routing: Routing, meeting: Meeting,
+                 zone: str, join_url: Optional[str], email: Optional[str]) -> MeetingReply:
+        """The visitor hears that the meeting is booked: when, with whom, the link; the card is done."""
+        agent = routing.agent(meeting.agent_email)
+        name = agent.name if agent else meeting.agent_email
+        reply.messages.append(("utter_dc_meeting_booked", {"time": describe(meeting.start_at, zone),
+                                                           "timezone": zone, "agent": name, "email": email}))
+        if join_url:
+            reply.messages.append(("utter_dc_meeting_link", {"link": join_url}))
+        if agent is not None and agent.calendar == "local":  # no calendar sends it: offer the invitation to add
             reply.messages.append(("utter_dc_meeting_invitation",
-                                   {"link": local.invitation_url(self.public_url, result.meeting.id)}))
-        reply.slots.update({naming.Slot.MEETING_ID: result.meeting.id, naming.Slot.CHOSEN_TIME: None,
+                                   {"link": local.invitation_url(self.public_url, meeting.id)}))
+        reply.slots.update({naming.Slot.MEETING_ID: meeting.id, naming.Slot.CHOSEN_TIME: None,
                             naming.Slot.MEETING_OFFERED: [], naming.field_slot("person.email"): email})
         if card.meeting.write_agent_to:
-            reply.slots[naming.field_slot(card.meeting.write_agent_to)] = agent.email
-        start = datetime.datetime.fromtimestamp(result.meeting.start_at, datetime.timezone.utc)
-        reply.events.append(("meeting", {"dialogue": dialogue.id, "agent": agent.email,
-                                         "start": start.strftime("%Y-%m-%dT%H:%M:%SZ"), "meeting": result.meeting.id}))
+            reply.slots[naming.field_slot(card.meeting.write_agent_to)] = meeting.agent_email
+        start = datetime.datetime.fromtimestamp(meeting.start_at, datetime.timezone.utc)
+        reply.events.append(("meeting", {"dialogue": dialogue.id, "agent": meeting.agent_email,
+                                         "start": start.strftime("%Y-%m-%dT%H:%M:%SZ"), "meeting": meeting.id}))
         reply.done = True
         return reply
 

@@ -181,15 +181,23 @@ class Meetings:
         connection.execute(update(meetings).where(meetings.c.id == meeting_id).values(status=status, updated_at=now))
         connection.execute(insert(meeting_history).values(meeting_id=meeting_id, at=now, status=status, note=note))
 
-    def _held(self, connection: Connection, request: BookingRequest, now: float, by_email: bool) -> List[Any]:
-        """The visitor's active, future meetings of the request's dialogue: booked in this conversation, or (when
-        the visitor proved who they are) for their email."""
-        holder = meetings.c.conversation == request.conversation
-        if by_email and request.lead_email:
-            holder = holder | (meetings.c.lead_email == request.lead_email)
+    @staticmethod
+    def _held(connection: Connection, conversation: str, dialogue: Optional[str], now: float,
+              email: Optional[str] = None) -> List[Any]:
+        """A visitor's active, future meetings of a dialogue: booked in this conversation, or (for a visitor who
+        proved who they are) for their email."""
+        holder = meetings.c.conversation == conversation
+        if email:
+            holder = holder | (meetings.c.lead_email == email)
         return connection.execute(select(meetings).where(and_(
-            meetings.c.status.in_(ACTIVE), meetings.c.end_at > now, meetings.c.dialogue == request.dialogue, holder))
+            meetings.c.status.in_(ACTIVE), meetings.c.end_at > now, meetings.c.dialogue == dialogue, holder))
             .order_by(meetings.c.start_at)).all()
+
+    def held(self, conversation: str, dialogue: Optional[str], now: Optional[float] = None) -> List[Meeting]:
+        """The active, future meetings this conversation booked in this dialogue."""
+        now = time.time() if now is None else now
+        with self.engine.connect() as connection:
+            return [_meeting(row) for row in self._held(connection, conversation, dialogue, now)]
 
     def book(self, agents: Sequence[Agent], request: BookingRequest, rules: Sequence[Rule] = (),
              accounts: Optional[Mapping[str, str]] = None, external_busy: Optional[Mapping[str, List[Interval]]] = None,
@@ -204,7 +212,8 @@ class Meetings:
         with self.engine.begin() as connection:
             self._lock(connection)
             if per_visitor and request.conversation:
-                held = self._held(connection, request, now, by_email)
+                held = self._held(connection, request.conversation, request.dialogue, now,
+                                  request.lead_email if by_email else None)
                 if len(held) >= per_visitor:
                     return BookingResult(None, Choice(None, "the visitor already has a meeting of this dialogue"),
                                          existing=_meeting(held[0]))

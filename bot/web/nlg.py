@@ -11,7 +11,7 @@ from typing import Any, Dict, Optional
 from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
 
 from bot.dialogues.tokens import render_with_slots
-from bot.web import rasa_speedups
+from bot.web import rasa_speedups, resilience
 
 
 class TokenNaturalLanguageGenerator(TemplatedNaturalLanguageGenerator):
@@ -20,6 +20,7 @@ class TokenNaturalLanguageGenerator(TemplatedNaturalLanguageGenerator):
     def __init__(self, endpoint_config: Any = None, domain: Any = None, **_: Any) -> None:
         super().__init__(domain.responses if domain is not None else {})
         rasa_speedups.install()  # the Rasa server loads this generator once, at start
+        resilience.install()
 
     def _fill_response(self, response: Dict[str, Any], filled_slots: Optional[Dict[str, Any]] = None,
                        **kwargs: Any) -> Dict[str, Any]:

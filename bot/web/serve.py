@@ -1,9 +1,13 @@
-"""Run the action server and the Rasa server as one supervised command.
+"""Run the action server and the Rasa server (and the console, the emulator) as one supervised command.
 
-Ctrl-C (or SIGTERM) stops both cleanly; if either dies, the other is stopped
-and the command fails with a message saying which one, and the end of the
-log. The servers' own output (Rasa's, TensorFlow's, sanic's: dozens of lines
-of warnings) goes to one log file under `var/log/`, whose path `run` prints;
+Ctrl-C (or SIGTERM) stops them all cleanly. A server that fails to start
+stops the others, and the command fails with a message saying which one and
+the end of the log. Once running, a server that dies, or stops answering its
+health check for 30 s, is restarted with backoff (1 s, 2 s, 4 s ... 30 s;
+back to 1 s after a minute of health) while the others go on: visitors of a
+Rasa server whose action server is away get "one moment" (`bot.web.resilience`).
+The servers' own output (Rasa's, TensorFlow's, sanic's: dozens of lines of
+warnings) goes to one log file under `var/log/`, whose path `run` prints;
 the terminal shows what a person needs.
 """
 from __future__ import annotations
@@ -17,7 +21,7 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import BinaryIO, Callable, Dict, List, Optional, Tuple
 
 import yaml
 
@@ -34,12 +38,26 @@ class Supervised:
     command: List[str]
     health_url: str
     process: Optional[subprocess.Popen] = None
+    restarts: int = 0                     # in a row, without a healthy minute between
+    restart_at: Optional[float] = None    # when a dead server is started again
+    healthy_since: Optional[float] = None
+    failed_checks: int = 0
 
     @property
     def started(self) -> subprocess.Popen:
         if self.process is None:
             raise RuntimeError(f"the {self.name} was not started")
         return self.process
+
+
+HEALTH_EVERY = 5.0       # seconds between health checks of a running server
+UNHEALTHY_AFTER = 6      # failed checks in a row (30 s) before a server that answered once is restarted
+HEALTHY_RESET = 60.0     # seconds of health after which the backoff starts again from 1 s
+
+
+def restart_delay(restarts: int) -> float:
+    """Seconds before restarting a server that has died `restarts` times in a row: 1, 2, 4 ... 30."""
+    return float(min(30, 2 ** max(0, restarts - 1)))
 
 
 # The Rasa server reads the tracker store's database URL from its environment
@@ -140,6 +158,59 @@ def _healthy(url: str) -> bool:
         return False
 
 
+def report(message: str, log: BinaryIO) -> None:
+    """What the supervisor did, on the terminal and in the log beside the servers' own output."""
+    line = f"dynchat: {message}"
+    print(line, file=sys.stderr, flush=True)
+    log.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {line}\n".encode("utf-8"))
+    log.flush()
+
+
+def _kill(service: Supervised) -> None:
+    if service.process is not None and service.process.poll() is None:
+        os.killpg(service.process.pid, signal.SIGKILL)
+        service.process.wait()
+
+
+def supervise(running: List[Supervised], start: Callable[[Supervised], None], stopping: Callable[[], bool],
+              say: Callable[[str], None], clock: Callable[[], float] = time.monotonic,
+              healthy: Callable[[str], bool] = lambda url: _healthy(url), pause: float = 0.5) -> None:
+    """Keep every server up until `stopping()`: restart the dead (with backoff) and the hung (after
+    UNHEALTHY_AFTER failed checks, once it had answered), one server at a time, the others untouched."""
+    checked = clock()
+    while not stopping():
+        now = clock()
+        check = now - checked >= HEALTH_EVERY
+        checked = now if check else checked
+        for service in running:
+            if service.restart_at is not None:
+                if now >= service.restart_at:
+                    say(f"starting the {service.name} again")
+                    start(service)
+                    service.restart_at, service.healthy_since, service.failed_checks = None, None, 0
+                continue
+            code = service.started.poll()
+            if code is None and check:
+                if healthy(service.health_url):
+                    service.failed_checks = 0
+                    service.healthy_since = service.healthy_since or now
+                    if service.restarts and now - service.healthy_since >= HEALTHY_RESET:
+                        service.restarts = 0
+                elif service.healthy_since is not None:
+                    service.failed_checks += 1
+                    if service.failed_checks >= UNHEALTHY_AFTER:
+                        say(f"the {service.name} has not answered for {UNHEALTHY_AFTER * HEALTH_EVERY:.0f} s; "
+                            "stopping it")
+                        _kill(service)
+                        code = service.started.returncode
+            if code is not None:
+                service.restarts += 1
+                delay = restart_delay(service.restarts)
+                say(f"the {service.name} stopped (code {code}); restarting it in {delay:.0f} s")
+                service.restart_at, service.healthy_since = now + delay, None
+        time.sleep(pause)
+
+
 def _stop(running: List[Supervised]) -> None:
     for service in running:
         if service.process and service.process.poll() is None:
@@ -186,12 +257,16 @@ def run(settings: Settings, model: Path, startup_timeout: float = 300) -> int:
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     print(f"dynchat: starting the servers (log: {log})", flush=True)
+    output = open(log, "ab")  # the servers write here, and so does the supervisor when it restarts one
+
+    def start(service: Supervised) -> None:
+        command = [env[INTERNAL_TOKEN] if part == INTERNAL_TOKEN_ARG else part for part in service.command]
+        service.process = subprocess.Popen(command, cwd=settings.project, env=env,
+                                           stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+
     try:
-        with open(log, "ab") as output:
-            for service in running:
-                command = [env[INTERNAL_TOKEN] if part == INTERNAL_TOKEN_ARG else part for part in service.command]
-                service.process = subprocess.Popen(command, cwd=settings.project, env=env,
-                                                   stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+        for service in running:
+            start(service)
         deadline = time.monotonic() + startup_timeout
         waiting = list(running)
         while waiting and stopping["signal"] is None:
@@ -212,7 +287,8 @@ def run(settings: Settings, model: Path, startup_timeout: float = 300) -> int:
                 marketo = (f"  console:   {web_base}/console (API: {web_base}/api/openapi.json)\n"
                            + (f"  demo site: {web_base}/ (the widget on a sample website)\n" if settings.demo_site.is_dir() else "")
                            + f"  widget:    <script src=\"{settings.public_url}/widget.js\" async></script>\n") + marketo
-            print(f"\nDynamic Chat is running.\n{marketo}  REST:      POST {base}/webhooks/rest/webhook\n"
+            print(f"\nDynamic Chat is running.\n{marketo}  REST:      POST {base}/webhooks/rest/webhook"
+                  f" (sender: the session_id POST {base}/widget/visit gives)\n"
                   f"  socket.io: {base}/socket.io\n  actions:   http://127.0.0.1:{settings.action_port}/webhook\n"
                   f"  identity:  sites sign logged-in visitors' emails with {settings.var / 'secrets' / 'identity-secret'}"
                   f"{' (or DYNCHAT_IDENTITY_SECRET)' if not settings.identity_secret else ''}\n"
@@ -221,14 +297,14 @@ def run(settings: Settings, model: Path, startup_timeout: float = 300) -> int:
             if first_admin:
                 print(f"\nThe console's first user (shown this once; change it with `dynchat users password`):\n"
                       f"  email:     {first_admin[0]}\n  password:  {first_admin[1]}", flush=True)
-        while stopping["signal"] is None:
+            now = time.monotonic()
             for service in running:
-                if service.started.poll() is not None:
-                    return failed(f"the {service.name} stopped unexpectedly (code {service.started.returncode})")
-            time.sleep(0.5)
+                service.healthy_since = now
+            supervise(running, start, lambda: stopping["signal"] is not None, lambda message: report(message, output))
         print("dynchat: stopping", file=sys.stderr)
         return 0
     finally:
         _stop(running)
+        output.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -116,7 +116,7 @@ def test_an_email_at_a_blocked_domain_is_refused_politely_and_asked_again(servic
 def test_a_time_the_bot_could_not_have_offered_is_not_booked(services: Services, slot: str) -> None:
     case = yaml.safe_load((FIXTURES / "trackers" / "meeting_books_the_chosen_time.yml").read_text(encoding="utf-8"))
     tracker = case["tracker"]
-    tracker = {**tracker, "slots": {**tracker["slots"], "dc_slot": slot},
+    tracker = {**tracker, "sender_id": f"visitor-junk-{slot}", "slots": {**tracker["slots"], "dc_slot": slot},
                "latest_message": {**tracker["latest_message"], "text": '/dc_meeting{"dc_slot": "%s"}' % slot}}
     sent = run(services, case["action"], tracker)
     assert [m["response"] for m in sent["messages"]][:1] == ["utter_dc_meeting_pick"]  # the offer again, no booking
@@ -164,13 +164,13 @@ def test_a_signed_visit_proves_its_cookie(services: Services) -> None:
     assert services.identifier.identify_visit({"mkto_trk": cookie}).lead_id == 501
 
 
-def _pick(services: Services, sender: str, start: int, offered: List[int]) -> Dict[str, Any]:
+def _pick(services: Services, sender: str, start: int, offered: List[int], held: str | None = None) -> Dict[str, Any]:
     case = yaml.safe_load((FIXTURES / "trackers" / "meeting_books_the_chosen_time.yml").read_text(encoding="utf-8"))
     tracker = case["tracker"]
     slot = str(start)
     return run(services, case["action"], {
         **tracker, "sender_id": sender,
-        "slots": {**tracker["slots"], "dc_slot": slot, "dc_meeting_offered": offered},
+        "slots": {**tracker["slots"], "dc_slot": slot, "dc_meeting_offered": offered, "dc_meeting_id": held},
         "latest_message": {**tracker["latest_message"], "text": '/dc_meeting{"dc_slot": "%s"}' % slot}})
 
 
@@ -188,7 +188,7 @@ def test_a_visitor_holds_one_meeting_per_dialogue_and_is_offered_to_move_it(serv
     assert first["messages"][0]["response"] == "utter_dc_meeting_booked"
     held = next(e["value"] for e in first["events"] if e.get("name") == "dc_meeting_id")
     for start in offered[1:]:
-        again = _pick(services, "visitor-replaying", start, offered)
+        again = _pick(services, "visitor-replaying", start, offered, held=_real_id(services, "visitor-replaying"))
         assert again["messages"] == [{"response": "utter_dc_meeting_exists", "template": "utter_dc_meeting_exists",
                                       "time": "Mon 18 Mar 10:00", "timezone": "Europe/Stockholm",
                                       "agent": first["messages"][0]["agent"]}]
@@ -206,3 +206,20 @@ def test_an_unknown_time_zone_shows_utc_and_says_so(services: Services, zone: st
     offer = sent["messages"][1]
     assert offer["timezone"] == "UTC" and offer["buttons"][0]["title"] == "Mon 18 Mar 08:00"
     assert zone not in str(sent)
+
+
+def _real_id(services: Services, conversation: str) -> str:
+    return next(m.id for m in services.meetings.list() if m.conversation == conversation)
+
+
+def test_a_booking_whose_answer_was_lost_is_confirmed_on_the_next_turn(services: Services) -> None:
+    """Before, a meeting committed as the action server was killed was never confirmed to its visitor, who then
+    booked a duplicate after the restart. Now the meeting card tells them about the meeting they hold."""
+    offered = [1900062000, 1900063800]
+    lost = _pick(services, "visitor-lost-answer", offered[0], offered)  # booked; these events never reach Rasa
+    assert lost["messages"][0]["response"] == "utter_dc_meeting_booked"
+    again = _pick(services, "visitor-lost-answer", offered[1], offered)  # the visitor clicks again
+    assert again["messages"][0] == {**lost["messages"][0]}
+    held = _real_id(services, "visitor-lost-answer")
+    assert {"event": "slot", "name": "dc_meeting_id", "value": "<meeting id>"} in again["events"]
+    assert [m.id for m in services.meetings.list() if m.conversation == "visitor-lost-answer"] == [held]
