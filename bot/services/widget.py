@@ -23,8 +23,8 @@ import yaml
 from bot.core import naming
 from bot.core.appearance import POSITIONS, Appearance
 from bot.core.diagnostics import Diagnostic
-from bot.core.identity import proven_identity
 from bot.core.dialogue import CaptureCard, Dialogue
+from bot.core.identity import proven_identity
 from bot.dialogues import runtime
 from bot.dialogues.yamlpos import LMap, YamlError, load_located
 from bot.files import WatchedFile

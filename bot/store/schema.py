@@ -5,8 +5,8 @@ compares the migrated schema with these tables.
 """
 from __future__ import annotations
 
-from sqlalchemy import true as sa_true
 from sqlalchemy import BigInteger, Boolean, Column, Float, Index, Integer, MetaData, Table, Text
+from sqlalchemy import true as sa_true
 
 from bot.core.meetings import ACTIVE
 

@@ -63,7 +63,7 @@ def internal_caller(request: Request) -> bool:
     """Does the request carry the token our processes share (a backend of the site's own, a test harness)?"""
     token = app.services().settings.internal_token
     sent = request.headers.get("authorization", "").removeprefix("Bearer ").strip() or request.args.get("token", "")
-    return bool(token and sent) and hmac.compare_digest(sent.encode(), token.encode())
+    return bool(token and sent) and hmac.compare_digest(str(sent).encode(), str(token).encode())
 
 
 async def checked_rest_message(request: Request) -> Optional[response.HTTPResponse]:

@@ -96,9 +96,9 @@ class WidgetInput(InputChannel):
             wait = services.too_fast(None, request.remote_addr or request.ip)  # new conversations per address
             if wait is not None:
                 return too_fast(wait)
-            session_id = body.get("session_id")
-            known = is_conversation_id(services.conversation_key, session_id)
-            session_id = session_id if known else new_conversation_id(services.conversation_key)
+            asked = body.get("session_id")
+            known = is_conversation_id(services.conversation_key, asked)
+            session_id = str(asked) if known else new_conversation_id(services.conversation_key)
             metadata = visit_metadata(body.get("metadata"), services.settings.identity_secret)
             slots = await _slots(request, session_id) if known else {}
             answer = await services.run_blocking(_answer, services, metadata, slots)

@@ -5,7 +5,7 @@ from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, Restarted, UserUttered, UserUtteranceReverted
+from rasa.shared.core.events import ActionExecuted, Restarted, UserUtteranceReverted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.dialogues.guard import OnScreenOptionsPolicy, offered, question_on_screen

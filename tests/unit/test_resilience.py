@@ -11,13 +11,10 @@ from bot.web.resilience import server_away, with_retries
 
 
 def _raised(cause: BaseException) -> RasaException:
-    try:
-        try:
-            raise cause
-        except BaseException:
-            raise RasaException("Failed to execute custom action 'action_dc_step'")
-    except RasaException as error:
-        return error
+    """As Rasa raises it: inside the `except` for the connection error (the cause is the context, not chained)."""
+    error = RasaException("Failed to execute custom action 'action_dc_step'")
+    error.__context__ = cause
+    return error
 
 
 def test_only_an_absent_server_counts_as_away() -> None:
