@@ -36,6 +36,7 @@ from bot.services.dialogue_admin import DialogueAdmin
 from bot.services.identify import Identifier
 from bot.services.integrations import SyncRunner
 from bot.services.meeting_chat import MeetingChat
+from bot.services.privacy import Privacy, Retention
 from bot.services.publish import Folders, Publisher, rasa_loader
 from bot.services.widget import AppearanceFile
 from bot.store.analytics import Analytics
@@ -43,6 +44,7 @@ from bot.store.conversations import ConversationLog
 from bot.store.database import Database
 from bot.store.meetings import Meetings
 from bot.store.outbox import Outbox
+from bot.store.privacy import PersonalData
 from bot.store.requests import PersonRequests
 from bot.store.switches import Switches
 from bot.store.users import UserStore
@@ -119,6 +121,12 @@ class Services:
     @functools.cached_property
     def dialogue_admin(self) -> DialogueAdmin:
         return DialogueAdmin(self.settings.dialogues, self.settings.project, self.catalog, self.switches)
+
+    @functools.cached_property
+    def privacy(self) -> Privacy:
+        """Retention and `forget` (bot.services.privacy)."""
+        return Privacy(PersonalData(self.database), self.meetings, self.routing, self.calendars,
+                       Retention(**self.settings.retention), self.clock)
 
     @functools.cached_property
     def conversation_key(self) -> bytes:

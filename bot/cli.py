@@ -319,6 +319,34 @@ def cmd_users(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
+def cmd_forget(args: argparse.Namespace, ctx: Context) -> int:
+    """Delete a person everywhere we keep them, and say what was deleted."""
+    if not args.yes and sys.stdin.isatty():
+        answer = input(f"Delete {args.email} everywhere (conversations, meetings, requests, Marketo messages)? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("nothing deleted")
+            return 1
+    deleted = ctx.services.privacy.forget(args.email)
+    if deleted is None:
+        print(f"dynchat: '{args.email}' is not an email address", file=sys.stderr)
+        return 1
+    print(f"forgot {args.email.strip().lower()}:")
+    for line in deleted.lines():
+        print(f"  {line}")
+    print("Marketo keeps its own lead: delete it there too if the request covers it.")
+    return 0
+
+
+def cmd_retention(args: argparse.Namespace, ctx: Context) -> int:
+    """Delete what is past its retention (dynchat run does this once a day)."""
+    retention = ctx.settings.retention
+    print(f"retention: anonymous visitors without engagement after {retention['anonymous_days']} days, records after "
+          f"{retention['record_months']} months, messages sent to Marketo after {retention['sent_days']} days")
+    for line in ctx.services.privacy.expire().lines():
+        print(f"  {line}")
+    return 0
+
+
 def cmd_identity(args: argparse.Namespace, ctx: Context) -> int:
     """The signature a site sends beside its logged-in visitor's email (what its server computes)."""
     from bot.core.identity import signature
@@ -607,6 +635,13 @@ def parser() -> argparse.ArgumentParser:
     password.add_argument("email")
     password.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     password.set_defaults(run=cmd_users)
+    forget = commands.add_parser("forget", help="delete a person everywhere we keep them (and say what was deleted)")
+    forget.add_argument("email")
+    forget.add_argument("--yes", action="store_true", help="do not ask first")
+    forget.set_defaults(run=cmd_forget)
+    retention = commands.add_parser("retention", help="delete what is past its retention").add_subparsers(
+        dest="what", required=True)
+    retention.add_parser("run", help="run it now (dynchat run does it once a day)").set_defaults(run=cmd_retention)
     identity = commands.add_parser("identity", help="identity verification: what sites sign their visitors with")
     sign = identity.add_subparsers(dest="what", required=True).add_parser(
         "sign", help="the signature of an email (hex HMAC-SHA256 under the identity secret)")

@@ -42,6 +42,7 @@ class Settings:
     identity_secret: Optional[str]  # sites sign their logged-in visitors' emails with it; dynchat run makes one
     rate_per_visitor: int       # messages a conversation may send a minute (a burst of that many, then refilled)
     rate_per_address: int       # messages and new visits one IP address may send a minute (offices share one)
+    retention: Mapping[str, int]  # days anonymous visitors, months records, days sent Marketo messages are kept
     meetings_per_visitor: int   # active meetings a visitor may hold per dialogue (0: no limit); more is a reschedule
 
     @property
@@ -109,6 +110,9 @@ def from_environment(env: Mapping[str, str]) -> Settings:
         internal_token=env.get("DYNCHAT_INTERNAL_TOKEN") or _kept_secret(path("DYNCHAT_VAR", "var"), "internal-token"),
         rate_per_visitor=max(1, int(env.get("DYNCHAT_RATE_PER_VISITOR", "30"))),
         rate_per_address=max(1, int(env.get("DYNCHAT_RATE_PER_ADDRESS", "600"))),
+        retention={"anonymous_days": max(1, int(env.get("DYNCHAT_RETENTION_ANONYMOUS_DAYS", "90"))),
+                   "record_months": max(1, int(env.get("DYNCHAT_RETENTION_RECORD_MONTHS", "24"))),
+                   "sent_days": max(1, int(env.get("DYNCHAT_RETENTION_SENT_DAYS", "30")))},
         meetings_per_visitor=max(0, int(env.get("DYNCHAT_MEETINGS_PER_VISITOR", "1"))),
         identity_secret=env.get("DYNCHAT_IDENTITY_SECRET") or _kept_secret(path("DYNCHAT_VAR", "var"), "identity-secret"),
     )

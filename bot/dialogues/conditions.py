@@ -103,10 +103,10 @@ def compare(actual: Any, op: str, expected: Any) -> bool:
         return _same(actual, expected)
     if op == "not_equals":
         return not _same(actual, expected)
-    if op == "in":
-        return any(_same(actual, item) for item in (expected or []))
-    if op == "not_in":
-        return not any(_same(actual, item) for item in (expected or []))
+    if op in LIST_OPERATORS:
+        listed = expected if isinstance(expected, (list, tuple)) else [] if expected is None else [expected]
+        found = any(_same(actual, item) for item in listed)
+        return found if op == "in" else not found
     if op == "contains":
         return str(expected).casefold() in str(actual).casefold()
     if op == "starts_with":
@@ -114,18 +114,27 @@ def compare(actual: Any, op: str, expected: Any) -> bool:
     left, right = _number(actual), _number(expected)
     if left is None or right is None:
         return False
-    return {"gt": left > right, "gte": left >= right, "lt": left < right, "lte": left <= right}[op]
+    return {"gt": left > right, "gte": left >= right, "lt": left < right, "lte": left <= right}.get(op, False)
 
 
 def evaluate(condition: Optional[Mapping[str, Any]], attributes: Mapping[str, Any]) -> bool:
-    """Evaluate a condition tree ({all: [...]}, {any: [...]}, {field, op, value})."""
+    """Evaluate a condition tree ({all: [...]}, {any: [...]}, {field, op, value}).
+
+    The loader reports malformed conditions before a dialogue ships; one that gets here anyway (a manifest
+    edited by hand, a routing rule) is false, never an exception in a visitor's turn.
+    """
     if not condition:
         return True
-    if "all" in condition:
-        return all(evaluate(item, attributes) for item in condition["all"])
-    if "any" in condition:
-        return any(evaluate(item, attributes) for item in condition["any"])
-    return compare(attributes.get(condition["field"]), condition["op"], condition.get("value"))
+    if not isinstance(condition, Mapping):
+        return False
+    for combine, key in ((all, "all"), (any, "any")):
+        if key in condition:
+            items = condition[key]
+            return isinstance(items, list) and combine(evaluate(item, attributes) for item in items)
+    field, op = condition.get("field"), condition.get("op")
+    if not isinstance(field, str) or op not in OPERATORS:
+        return False
+    return compare(attributes.get(field), op, condition.get("value"))
 
 
 def plain_condition(condition: Any) -> Any:

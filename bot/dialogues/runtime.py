@@ -362,6 +362,18 @@ ANSWER_WORDS = YES_WORDS | NO_WORDS | {
     "gladly", "interested", "nah", "not", "never", "don't", "dont", "thanks", "later", "rather",
     "jo", "visst", "gärna", "garna", "okej", "absolut", "självklart", "sjalvklart", "inte", "aldrig", "tack", "nä", "na"}
 CONFIDENT = 0.85  # the NLU's confidence a typed yes or no needs
+POLITE = {"please", "thanks", "thank", "you", "tack", "gärna", "garna"}
+NOT_NOW = {"not", "now", "inte", "nu"}
+
+
+def _said(typed: str) -> Optional[str]:
+    """A yes or no made only of answer words ("ja tack", "yes please", "nej, inte nu"), whatever the NLU says."""
+    words = set(typed.split())
+    if words & YES_WORDS and words <= YES_WORDS | POLITE:
+        return "affirm"
+    if words & NO_WORDS and words <= NO_WORDS | POLITE | NOT_NOW:
+        return "deny"
+    return None
 
 
 def match_option(text: str, intent: Optional[str], card: QuestionCard, locale: Optional[str],
@@ -384,8 +396,9 @@ def match_option(text: str, intent: Optional[str], card: QuestionCard, locale: O
                                                [o.label.for_locale(locale), o.label.default]) and len(typed) >= 3]
     if len(starts) == 1:
         return starts[0]
+    said = _said(typed)
     for words, wanted in ((YES_WORDS, "affirm"), (NO_WORDS, "deny")):
-        if intent == wanted or typed in words:
+        if intent == wanted or typed in words or said == wanted:
             hits = [o for o in card.options if _normal(o.value) in words or _normal(o.label.default).split(" ")[0] in words]
             if len(hits) == 1:
                 return hits[0]

@@ -17,6 +17,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -211,6 +212,17 @@ def supervise(running: List[Supervised], start: Callable[[Supervised], None], st
         time.sleep(pause)
 
 
+def daily(command: List[str], cwd: Path, env: Dict[str, str], log: BinaryIO, stopping: Callable[[], bool],
+          first: float = 60.0, every: float = 86400.0) -> None:
+    """Run a job (retention) a minute after start and then once a day, its output in the log."""
+    due = time.monotonic() + first
+    while not stopping():
+        if time.monotonic() >= due:
+            subprocess.run(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, check=False)
+            due = time.monotonic() + every
+        time.sleep(1.0)
+
+
 def _stop(running: List[Supervised]) -> None:
     for service in running:
         if service.process and service.process.poll() is None:
@@ -300,6 +312,10 @@ def run(settings: Settings, model: Path, startup_timeout: float = 300) -> int:
             now = time.monotonic()
             for service in running:
                 service.healthy_since = now
+            retention = threading.Thread(target=daily, name="retention", daemon=True, args=(
+                [sys.executable, "-m", "bot", "retention", "run"], settings.project, env, output,
+                lambda: stopping["signal"] is not None))
+            retention.start()
             supervise(running, start, lambda: stopping["signal"] is not None, lambda message: report(message, output))
         print("dynchat: stopping", file=sys.stderr)
         return 0

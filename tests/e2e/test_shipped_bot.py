@@ -55,7 +55,7 @@ def test_priority_and_page_choose_among_shipped_dialogues(bot) -> None:
 
 def test_known_visitors_get_welcome_back_with_their_industry(bot) -> None:
     reply = bot.texts(uuid.uuid4().hex, "/session_start", {
-        "url": "https://example.com/", "email": "kim@devtools.example",
+        "url": "https://example.com/", **bot.signed("kim@devtools.example"),
         "person": {"firstName": "Kim"}, "company": {"name": "DevTools AB", "industry": "Software"}})
     assert reply == ["Welcome back, Kim!", "We just shipped new developer tools that DevTools AB might like.",
                      "Would you like a quick demo?"]

@@ -119,8 +119,9 @@ def test_a_whole_dialogue_by_clicking_and_typing_shows_every_text_as_text(site: 
     box.press("Enter")
     wait_for_bot(page, "Goodbye!")
     thanks = next(text for text in bot_texts(page) if text.startswith("Thanks"))
-    assert thanks == ("Thanks, <script>window.__xss=2</script><img src=x onerror=window.__xss=3>Ann! "
-                      "Read more at https://example.com/guide.")
+    assert thanks == "Thanks, window.__xss=2Ann! Read more at https://example.com/guide."  # plain text at the source
+    visitor = page.locator(".message.visitor").last.inner_text()
+    assert visitor == "<script>window.__xss=2</script><img src=x onerror=window.__xss=3>Ann"  # shown as typed, as text
     assert page.evaluate("window.__xss") is None
     assert page.locator(".message.bot img, .message.visitor img, .message script").count() == 0
     link = page.locator(".message.bot a")

@@ -234,6 +234,8 @@ def test_careless_answers_are_not_taken_as_yes_or_no() -> None:
     for careless in ("blue", "hmm", "cost?", "😀", "yse", "asdf"):
         assert picked(careless, "affirm", 0.99) is None, careless
     assert picked("/no_such_intent", "deny", 1.0) is None
-    assert picked("yes please", "affirm", 0.6) is None  # not confident: asked again, not guessed
+    assert picked("yes I guess", "affirm", 0.6) is None  # not confident: asked again, not guessed
+    assert picked("yes please", "greet", 0.2) == "Yes" and picked("ja tack") == "Yes"  # only answer words: sure
+    assert picked("nej, inte nu") == "No thanks" and picked("yes no") is None and picked("ja inte") is None
     assert picked("yes please", "affirm", 0.95) == "Yes" and picked("no thanks", "deny", 0.9) == "No thanks"
     assert picked("Yes") == "Yes" and picked("nope") == "No thanks" and picked("ja", "affirm", 0.9) == "Yes"
