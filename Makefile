@@ -46,6 +46,13 @@ $(CHROMIUM):
 	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium; fi
 
+# Debian's HAProxy: the load balancer `dynchat run` puts in front of several Rasa and action servers.
+HAPROXY := /usr/sbin/haproxy
+$(HAPROXY):
+	@echo "installing Debian's haproxy for the scale-out tests"
+	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq haproxy; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq haproxy; fi
+
 run: install $(WIDGET)
 	$(BIN)/dynchat run
 
@@ -65,11 +72,11 @@ check: install
 	  out=$$($(BIN)/lint-imports 2>&1) || { echo "$$out"; exit 1; }
 	@echo "mypy: types of bot/ and actions/"; $(BIN)/mypy --no-error-summary
 
-test: install check $(WIDGET) $(CHROMIUM)
+test: install check $(WIDGET) $(CHROMIUM) $(HAPROXY)
 	@$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "no tests were collected" >&2; exit 1; fi; exit $$status
 
-bench: install $(WIDGET) $(CHROMIUM)
+bench: install $(WIDGET) $(CHROMIUM) $(HAPROXY)
 	$(BIN)/python bench/bench_scaling.py
 	$(BIN)/python bench/bench_dialogues.py
 	$(BIN)/python bench/bench_visitors.py

@@ -37,7 +37,7 @@ from bot.services.identify import Identifier
 from bot.services.integrations import SyncRunner
 from bot.services.meeting_chat import MeetingChat
 from bot.services.privacy import Privacy, Retention
-from bot.services.publish import Folders, Publisher, rasa_loader
+from bot.services.publish import Folders, Publisher, every, rasa_loader
 from bot.services.widget import AppearanceFile
 from bot.store.analytics import Analytics
 from bot.store.conversations import ConversationLog
@@ -115,8 +115,8 @@ class Services:
         """Publishes to the Rasa server of these settings (its HTTP API on DYNCHAT_RASA_PORT)."""
         settings = self.settings
         folders = Folders(settings.project, settings.dialogues, settings.build, settings.models, settings.var, settings.log)
-        return Publisher(folders, rasa_loader(f"http://127.0.0.1:{self.settings.rasa_port}",
-                                                    self.settings.internal_token))
+        return Publisher(folders, every([rasa_loader(f"http://127.0.0.1:{port}", settings.internal_token)
+                                         for port in settings.rasa_ports()]))
 
     @functools.cached_property
     def dialogue_admin(self) -> DialogueAdmin:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Optional
+from typing import List, Mapping, Optional
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,11 @@ class Settings:
     rate_per_visitor: int       # messages a conversation may send a minute (a burst of that many, then refilled)
     rate_per_address: int       # messages and new visits one IP address may send a minute (offices share one)
     retention: Mapping[str, int]  # days anonymous visitors, months records, days sent Marketo messages are kept
+    rasa_servers: int           # Rasa servers `dynchat run` starts (more than one: HAProxy in front)
+    action_servers: int         # action servers it starts (more than one: HAProxy in front)
+    redis_url: Optional[str]    # Rasa's lock store (needed by more than one Rasa server or Sanic worker)
+    rabbitmq_url: Optional[str]  # Rasa's Pika event broker: every conversation event to a queue
+    events_queue: str           # the queue it publishes to
     meetings_per_visitor: int   # active meetings a visitor may hold per dialogue (0: no limit); more is a reschedule
 
     @property
@@ -62,6 +67,18 @@ class Settings:
     @property
     def action_url(self) -> str:
         return f"http://127.0.0.1:{self.action_port}/webhook"
+
+    @property
+    def balanced(self) -> bool:
+        """Several servers of a kind: HAProxy listens on the public ports and the servers on the ports after."""
+        return self.rasa_servers > 1 or self.action_servers > 1
+
+    def rasa_ports(self) -> List[int]:
+        """Where the Rasa servers themselves listen (behind HAProxy when there are several)."""
+        return [self.rasa_port + n for n in range(1, self.rasa_servers + 1)] if self.balanced else [self.rasa_port]
+
+    def action_ports(self) -> List[int]:
+        return [self.action_port + n for n in range(1, self.action_servers + 1)] if self.balanced else [self.action_port]
 
 
 def _kept_secret(var: Path, name: str) -> Optional[str]:
@@ -113,6 +130,11 @@ def from_environment(env: Mapping[str, str]) -> Settings:
         retention={"anonymous_days": max(1, int(env.get("DYNCHAT_RETENTION_ANONYMOUS_DAYS", "90"))),
                    "record_months": max(1, int(env.get("DYNCHAT_RETENTION_RECORD_MONTHS", "24"))),
                    "sent_days": max(1, int(env.get("DYNCHAT_RETENTION_SENT_DAYS", "30")))},
+        rasa_servers=max(1, int(env.get("DYNCHAT_RASA_SERVERS", "1"))),
+        action_servers=max(1, int(env.get("DYNCHAT_ACTION_SERVERS", "1"))),
+        redis_url=env.get("REDIS_URL") or None,
+        rabbitmq_url=env.get("RABBITMQ_URL") or None,
+        events_queue=env.get("DYNCHAT_EVENTS_QUEUE", "dynchat_events"),
         meetings_per_visitor=max(0, int(env.get("DYNCHAT_MEETINGS_PER_VISITOR", "1"))),
         identity_secret=env.get("DYNCHAT_IDENTITY_SECRET") or _kept_secret(path("DYNCHAT_VAR", "var"), "identity-secret"),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import uuid
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 import sqlalchemy
@@ -14,8 +15,18 @@ POSTGRES_SERVER = os.environ.get("DYNCHAT_TEST_POSTGRES", "postgresql://postgres
 
 
 @pytest.fixture
-def postgres_url() -> str:
+def postgres_url() -> Iterator[str]:
     """A fresh PostgreSQL database for one test; skipped without a server, except in CI."""
+    yield from fresh_postgres()
+
+
+@pytest.fixture(scope="module")
+def module_postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for a module's servers."""
+    yield from fresh_postgres()
+
+
+def fresh_postgres() -> Iterator[str]:
     admin = sqlalchemy.create_engine(f"{POSTGRES_SERVER}/postgres", isolation_level="AUTOCOMMIT", future=True)
     name = f"dynchat_test_{uuid.uuid4().hex[:12]}"
     try:

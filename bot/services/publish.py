@@ -86,6 +86,14 @@ def rasa_loader(rasa_url: str, token: Optional[str], timeout: float = 600.0) -> 
     return load
 
 
+def every(loaders: List[Loader]) -> Loader:
+    """Load a model into every Rasa server (several behind a load balancer), one after the other."""
+    def load(model: Path) -> None:
+        for each in loaders:
+            each(model)
+    return load
+
+
 class Publisher:
     def __init__(self, folders: Folders, load: Loader) -> None:
         self.folders, self.load = folders, load

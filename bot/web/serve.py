@@ -23,6 +23,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Callable, Dict, List, Optional, Tuple
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -31,6 +32,7 @@ from bot.files import log_tail
 from bot.services.accounts import Accounts, new_password
 from bot.store.database import Database
 from bot.store.users import UserStore
+from bot.web.loadbalancer import write_config
 
 
 @dataclass
@@ -84,6 +86,17 @@ def endpoints_for(settings: Settings) -> Path:
     endpoints["action_endpoint"]["token"] = "${%s}" % INTERNAL_TOKEN  # the action server answers only this
     endpoints.setdefault("tracker_store", {"type": "bot.web.tracker_store.SQLTrackerStore",
                                           "url": "${%s}" % TRACKER_STORE_URL})
+    if settings.redis_url:  # several Rasa servers (or Sanic workers): one visitor's messages one at a time
+        redis = urlsplit(settings.redis_url)
+        endpoints.setdefault("lock_store", {"type": "redis", "url": redis.hostname or "127.0.0.1",
+                                            "port": redis.port or 6379, "db": int((redis.path or "/0")[1:] or 0),
+                                            **({"password": "${DYNCHAT_REDIS_PASSWORD}"} if redis.password else {})})
+    if settings.rabbitmq_url:  # every conversation event to RabbitMQ (Rasa's Pika event broker)
+        rabbit = urlsplit(settings.rabbitmq_url)
+        endpoints.setdefault("event_broker", {"type": "pika", "url": rabbit.hostname or "127.0.0.1",
+                                              "port": rabbit.port or 5672, "username": rabbit.username or "guest",
+                                              "password": "${DYNCHAT_RABBITMQ_PASSWORD}",
+                                              "queues": [settings.events_queue]})
     target = settings.build / "endpoints.yml"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(yaml.safe_dump(endpoints, sort_keys=True), encoding="utf-8")
@@ -112,20 +125,29 @@ def web(settings: Settings) -> Supervised:
 
 
 def processes(settings: Settings, model: Path) -> List[Supervised]:
+    """What `dynchat run` starts: the emulator and the console when asked for, the action servers, the Rasa
+    servers, and HAProxy in front when there are several of either (`bot.web.loadbalancer`)."""
     python = sys.executable
     extra = [marketo_emulator(settings)] if settings.marketo_emulator else []
     extra += [web(settings)] if settings.web_port else []
-    return extra + [
-        Supervised("action server", [python, "-m", "bot.web.action_server", "--port", str(settings.action_port)],
-                   f"http://127.0.0.1:{settings.action_port}/health"),
-        # The HTTP API needs the token (`?token=`); the chat channels and the widget do not.
-        Supervised("Rasa server", [
-            python, "-m", "rasa", "run", "--model", str(model), "--enable-api", "--auth-token", INTERNAL_TOKEN_ARG,
-            "--cors", "*",
-            "--interface", settings.host, "--port", str(settings.rasa_port),
-            "--credentials", str(settings.project / "credentials.yml"), "--endpoints", str(endpoints_for(settings)),
-        ], f"http://127.0.0.1:{settings.rasa_port}/"),
-    ]
+    several = settings.balanced
+
+    def named(kind: str, index: int) -> str:
+        return f"{kind} {index}" if several else kind
+
+    endpoints = endpoints_for(settings)
+    servers = [Supervised(named("action server", n), [python, "-m", "bot.web.action_server", "--port", str(port)],
+                          f"http://127.0.0.1:{port}/health") for n, port in enumerate(settings.action_ports(), start=1)]
+    # The HTTP API needs the token (`?token=`); the chat channels and the widget do not.
+    servers += [Supervised(named("Rasa server", n), [
+        python, "-m", "rasa", "run", "--model", str(model), "--enable-api", "--auth-token", INTERNAL_TOKEN_ARG,
+        "--cors", "*", "--interface", "127.0.0.1" if several else settings.host, "--port", str(port),
+        "--credentials", str(settings.project / "credentials.yml"), "--endpoints", str(endpoints),
+    ], f"http://127.0.0.1:{port}/") for n, port in enumerate(settings.rasa_ports(), start=1)]
+    if several:
+        servers.append(Supervised("load balancer", ["haproxy", "-db", "-f", str(write_config(settings))],
+                                  f"http://127.0.0.1:{settings.rasa_port}/"))
+    return extra + servers
 
 
 def kept_secret(settings: Settings, name: str) -> str:
@@ -252,6 +274,10 @@ def run(settings: Settings, model: Path, startup_timeout: float = 300) -> int:
     if not settings.identity_secret:
         kept_secret(settings, "identity-secret")  # the servers read it from there
     env[TRACKER_STORE_URL] = settings.database_url
+    if settings.redis_url:  # endpoints.yml names them; the passwords come from here, never from a file
+        env["DYNCHAT_REDIS_PASSWORD"] = urlsplit(settings.redis_url).password or ""
+    if settings.rabbitmq_url:
+        env["DYNCHAT_RABBITMQ_PASSWORD"] = urlsplit(settings.rabbitmq_url).password or "guest"
     database = Database(settings.database_url)  # the schema (and the SQLite file's WAL mode) before Rasa opens it
     database.upgrade()
     first_admin = first_console_user(database) if settings.web_port else None
@@ -302,7 +328,10 @@ def run(settings: Settings, model: Path, startup_timeout: float = 300) -> int:
             print(f"\nDynamic Chat is running.\n{marketo}  REST:      POST {base}/webhooks/rest/webhook"
                   f" (sender: the session_id POST {base}/widget/visit gives)\n"
                   f"  socket.io: {base}/socket.io\n  actions:   http://127.0.0.1:{settings.action_port}/webhook\n"
-                  f"  identity:  sites sign logged-in visitors' emails with {settings.var / 'secrets' / 'identity-secret'}"
+                  + (f"  balanced:  HAProxy spreads :{settings.rasa_port} over {settings.rasa_servers} Rasa servers "
+                     f"and :{settings.action_port} over {settings.action_servers} action servers\n"
+                     if settings.balanced else "")
+                  + f"  identity:  sites sign logged-in visitors' emails with {settings.var / 'secrets' / 'identity-secret'}"
                   f"{' (or DYNCHAT_IDENTITY_SECRET)' if not settings.identity_secret else ''}\n"
                   f"  log:       {log}\n"
                   "Start a visit by sending '/session_start' with metadata {\"url\": ...}. Press Ctrl-C to stop.", flush=True)
