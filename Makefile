@@ -80,6 +80,7 @@ bench: install $(WIDGET) $(CHROMIUM) $(HAPROXY)
 	$(BIN)/python bench/bench_scaling.py
 	$(BIN)/python bench/bench_dialogues.py
 	$(BIN)/python bench/bench_visitors.py
+	$(BIN)/python bench/bench_load.py
 	$(BIN)/python bench/bench_meetings.py
 	$(BIN)/python bench/bench_widget.py
 	$(BIN)/python bench/bench_console.py
