@@ -9,6 +9,7 @@ configuration or keeps a process-wide instance.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import json
 import os
@@ -173,6 +174,16 @@ class Services:
         return MarketoClient(config) if config else None
 
     @functools.cached_property
+    def marketo_lookup(self) -> Optional[MarketoClient]:
+        """The client a visitor's turn asks Marketo with: the same limits, but a budget a person can wait
+        for (4 s a try, one retry); a Marketo that does not answer in time leaves the visitor anonymous,
+        while the outbox's writes keep retrying for as long as it takes."""
+        if self.marketo is None:
+            return None
+        quick = dataclasses.replace(self.marketo.config, timeout=4.0, max_attempts=2, backoff_cap=1.0)
+        return MarketoClient(quick, limits=self.marketo.limits)
+
+    @functools.cached_property
     def calendars(self) -> Calendars:
         """Google: GOOGLE_SERVICE_ACCOUNT_FILE (and GOOGLE_CALENDAR_BASE_URL).
         Outlook: MS_TENANT_ID, MS_CLIENT_ID, MS_CLIENT_SECRET (and MS_AUTHORITY_HOST, MS_GRAPH_URL, MS_CA_BUNDLE)."""
@@ -195,7 +206,7 @@ class Services:
     # --- services -------------------------------------------------------------------
     @functools.cached_property
     def identifier(self) -> Identifier:
-        return Identifier(self.visitors, self.marketo, self.field_map)
+        return Identifier(self.visitors, self.marketo_lookup, self.field_map)
 
     @functools.cached_property
     def activity(self) -> ChatActivity:

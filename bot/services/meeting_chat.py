@@ -179,6 +179,10 @@ class MeetingChat:
                                                                "agent": agent.name if agent else held.agent_email}))
             reply.slots.update({naming.Slot.MEETING_ID: held.id, naming.Slot.CHOSEN_TIME: None})
             return reply
+        if result.calendar_failed:  # nothing was booked; the offer stands, to try again
+            reply.messages.append(("utter_dc_meeting_calendar_down", {}))
+            reply.slots[naming.Slot.CHOSEN_TIME] = None
+            return reply
         if result.meeting is None:
             return self._propose(reply, slots, routing, card, 0, zone, locale, now, response="utter_dc_meeting_taken")
         return self._confirm(reply, dialogue, card, routing, result.meeting, zone,

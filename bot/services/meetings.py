@@ -36,7 +36,8 @@ def book(store: Meetings, routing: Routing, calendars: Calendars, request: Booki
     except CalendarError as exc:
         store.fail(result.meeting.id, f"the {agent.calendar} calendar refused the event ({exc.status} {exc.reason})")
         logger.warning("meeting %s failed: %s calendar %s", result.meeting.id, agent.calendar, exc.status)
-        return BookingResult(None, Choice(None, f"{agent.email}'s calendar refused the event")), None
+        return BookingResult(None, Choice(None, f"{agent.email}'s calendar refused the event"),
+                             calendar_failed=True), None
     if created is not None:
         store.attach_event(result.meeting.id, created.event_id, created.join_url)
     return result, created

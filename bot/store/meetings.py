@@ -37,6 +37,7 @@ class BookingResult:
     meeting: Optional[Meeting]
     choice: Choice
     existing: Optional[Meeting] = None  # not booked: the visitor already holds this meeting of the dialogue
+    calendar_failed: bool = False       # not booked: the agent's calendar refused the event (the record is failed)
 
 
 def _meeting(row: Any, now: Optional[float] = None) -> Meeting:

@@ -11,6 +11,8 @@ from typing import Any, Dict
 import pytest
 
 from bot.calendars.google import event_id_for
+from bot.store.database import open_database
+from bot.store.meetings import Meetings
 from tests.support import FIXTURES
 from tests.support import e2e as e2e_support
 from tests.support.google import service_account_info, start_google
@@ -90,3 +92,38 @@ def test_a_slow_calendar_delays_only_the_visitor_who_asked_for_times(bot, google
     assert greeting and answered_in < 0.5, (greeting, answered_in)
     assert time.monotonic() - started >= 3  # the calendar really was slow for the first visitor
     assert offered["reply"][-1]["text"] == "Pick a time that suits you (times in Europe/Stockholm):"
+
+
+def _offer(bot, me: str) -> list:
+    bot.say(me, "/session_start", {"url": "https://acme.test/", **bot.signed(f"{me[:8]}@acme.test"),
+                                   "person": {"phone": "+46700000000"}})
+    return bot.say(me, "/dc__general__colour__1")[-1]["buttons"]
+
+
+def test_a_throttling_calendar_is_waited_for_and_the_booking_made_once(bot, google) -> None:
+    """Issue 11: Google answering 429 with Retry-After while the meeting is made."""
+    me = uuid.uuid4().hex
+    offer = _offer(bot, me)
+    google.faults(calls=[{}, {"status": 429}, {"status": 429}])  # free/busy passes; the insert is throttled twice
+    booked = bot.texts(me, offer[1]["payload"])
+    assert booked[0].startswith("You're booked: ")
+    meeting_id = bot.slots(me)["dc_meeting_id"]
+    assert sum(event_id_for(meeting_id) in events for events in google.stats()["events"].values()) == 1
+
+
+def test_a_calendar_that_is_down_tells_the_visitor_and_makes_nothing(bot, google) -> None:
+    """Issue 11: the calendar down while the meeting is made: the visitor is told, nothing is half-made."""
+    me = uuid.uuid4().hex
+    offer = _offer(bot, me)
+    events_before = sum(len(events) for events in google.stats()["events"].values())
+    google.faults(calls=[{}] + [{"status": 503}] * 5)  # free/busy passes; every try of the insert fails
+    told = bot.texts(me, offer[1]["payload"])
+    assert told == ["Sorry, I couldn't put that in the calendar just now, so nothing was booked. "
+                    "Please pick the time again in a minute."]
+    assert bot.slots(me).get("dc_meeting_id") is None
+    assert sum(len(events) for events in google.stats()["events"].values()) == events_before
+    store = Meetings(open_database(bot.env["DATABASE_URL"]))
+    mine = [m for m in store.list() if m.conversation == bot.conversation(me)]
+    assert [m.status for m in mine] == ["failed"]  # recorded as failed, holding no time
+    again = bot.texts(me, offer[1]["payload"])  # the calendar is back: the same click books it
+    assert again[0].startswith("You're booked: ")

@@ -74,3 +74,28 @@ def test_an_email_nobody_knows_creates_the_lead_in_marketo(bot, marketo) -> None
     assert bot.texts(me, f"new.{me[:6]}@prospect.test") == ["Thanks, stranger.", "Bye!"]
     assert _eventually(lambda: marketo.stats()["leads"] == leads_before + 1)
     assert _eventually(lambda: cookie in marketo.stats()["cookies"])
+
+
+def test_marketo_refusing_for_a_while_loses_no_activity_and_the_visitor_does_not_wait(bot, marketo) -> None:
+    """Issue 11: Marketo answering 606, 615 and 5xx while the conversation goes on: the visitor's turns do not
+    wait for it (activities go through the outbox), and every activity arrives once Marketo answers again."""
+    me = uuid.uuid4().hex
+    assert bot.texts(me, "/session_start", {"url": "https://acme.test/", "mkto_trk": SAM_COOKIE})[0] == \
+        "Hi Sam, how is DevCo doing?"
+    marketo.faults(calls=[{"code": "606"}, {"code": "615"}, {"status": 503}, {"status": 500}] * 3)
+    began = time.monotonic()
+    assert bot.texts(me, "/dc__software__ask__1") == ["See you around!"]  # answered
+    assert time.monotonic() - began < 3
+    assert _eventually(lambda: marketo.stats()["faults_pending"] == 0, timeout=120)
+    kinds = _eventually(lambda: {a["activityTypeId"] for a in marketo.stats()["activities"] if a["leadId"] == 501}
+                        >= {100001, 100002}, timeout=120)
+    assert kinds  # triggered and engaged, written after the refusals
+
+
+def test_a_marketo_that_does_not_answer_leaves_the_visitor_anonymous_within_seconds(bot, marketo) -> None:
+    """Issue 11: Marketo timing out: a visit start waits at most two short tries, then goes on anonymously."""
+    marketo.faults(calls=[{"delay": 6}, {"delay": 6}])
+    began = time.monotonic()
+    greeting = bot.texts(uuid.uuid4().hex, "/session_start", {"url": "https://acme.test/", "mkto_trk": "id:999-SLOW"})
+    assert greeting == ["Hello! We have not met yet.", "What is your email?"]
+    assert time.monotonic() - began < 12  # before: up to six tries of 30 s each
