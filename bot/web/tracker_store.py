@@ -39,6 +39,12 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if self.engine.dialect.name == "postgresql":
+            # a database restarted under load: a pooled connection is tested before use, not failed in a turn
+            url = self.engine.url
+            self.engine.dispose()
+            self.engine = sa.create_engine(url, pool_pre_ping=True, **tracker_store.create_engine_kwargs(url))
+            self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         if self.engine.dialect.name == "sqlite":
             url = self.engine.url
             self.engine.dispose()
