@@ -53,6 +53,22 @@ $(HAPROXY):
 	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq haproxy; \
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq haproxy; fi
 
+# The schemas tests/unit/test_deploy.py checks deploy/ against, from their packages on PyPI (no other
+# download): the Compose specification's (in docker-compose 1.29.2) and Kubernetes 1.30's (in
+# kubernetes-validate). Only the schema files are kept; neither package is installed.
+SCHEMAS := $(VENV)/share/schemas/.installed
+$(SCHEMAS): $(STAMP)
+	@mkdir -p $(VENV)/share/schemas/wheels
+	@$(BIN)/pip download --quiet --no-deps -d $(VENV)/share/schemas/wheels docker-compose==1.29.2 kubernetes-validate==1.37.0
+	@$(BIN)/python -c "import glob, zipfile; \
+	  z = zipfile.ZipFile(glob.glob('$(VENV)/share/schemas/wheels/docker_compose-*.whl')[0]); \
+	  open('$(VENV)/share/schemas/compose_spec.json', 'wb').write(z.read('compose/config/compose_spec.json')); \
+	  k = zipfile.ZipFile(glob.glob('$(VENV)/share/schemas/wheels/kubernetes_validate-*.whl')[0]); \
+	  prefix = 'kubernetes_validate/kubernetes-json-schema/v1.30.0-local-strict/'; \
+	  [k.extract(n, '$(VENV)/share/schemas') for n in k.namelist() if n.startswith(prefix)]"
+	@rm -rf $(VENV)/share/schemas/wheels
+	@touch $@
+
 run: install $(WIDGET)
 	$(BIN)/dynchat run
 
@@ -72,7 +88,7 @@ check: install
 	  out=$$($(BIN)/lint-imports 2>&1) || { echo "$$out"; exit 1; }
 	@echo "mypy: types of bot/ and actions/"; $(BIN)/mypy --no-error-summary
 
-test: install check $(WIDGET) $(CHROMIUM) $(HAPROXY)
+test: install check $(WIDGET) $(CHROMIUM) $(HAPROXY) $(SCHEMAS)
 	@$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "no tests were collected" >&2; exit 1; fi; exit $$status
 

@@ -129,6 +129,23 @@ def cmd_run(args: argparse.Namespace, ctx: Context) -> int:
     return serve.run(ctx.settings, model)
 
 
+def cmd_serve(args: argparse.Namespace, ctx: Context) -> int:
+    """One server in the foreground (a container's command): what `dynchat run` starts, one at a time."""
+    from bot.dialogues import train
+    from bot.store.database import Database
+    from bot.web import serve
+
+    model = Path(args.model) if args.model else train.model_path(ctx.settings.models)
+    if args.kind == "rasa" and not model.is_file():
+        print(f"dynchat: no model at {model} (dynchat train makes one)", file=sys.stderr)
+        return 1
+    if args.kind != "rasa":
+        Database(ctx.settings.database_url).upgrade()  # the schema first (every replica may; it is idempotent)
+    default = {"rasa": ctx.settings.rasa_port, "actions": ctx.settings.action_port, "console": ctx.settings.web_port}
+    serve.serve_one(ctx.settings, args.kind, model, args.port or default[args.kind])
+    return 0  # not reached: the server replaced this process
+
+
 def cmd_publish(args: argparse.Namespace, ctx: Context) -> int:
     """Publish to the running bot: compile, train beside it, load the model while visitors chat."""
     import time
@@ -642,6 +659,11 @@ def parser() -> argparse.ArgumentParser:
     retention = commands.add_parser("retention", help="delete what is past its retention").add_subparsers(
         dest="what", required=True)
     retention.add_parser("run", help="run it now (dynchat run does it once a day)").set_defaults(run=cmd_retention)
+    serve = commands.add_parser("serve", help="one server in the foreground (a container's or a Procfile's command)")
+    serve.add_argument("kind", choices=["rasa", "actions", "console"])
+    serve.add_argument("--port", type=int, help="default: DYNCHAT_RASA_PORT, DYNCHAT_ACTION_PORT, DYNCHAT_WEB_PORT")
+    serve.add_argument("--model", help="the Rasa server's model (default: models/dynchat.tar.gz)")
+    serve.set_defaults(run=cmd_serve)
     identity = commands.add_parser("identity", help="identity verification: what sites sign their visitors with")
     sign = identity.add_subparsers(dest="what", required=True).add_parser(
         "sign", help="the signature of an email (hex HMAC-SHA256 under the identity secret)")

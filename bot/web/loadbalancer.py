@@ -8,7 +8,9 @@ can take any message of any visitor. The widget chats over a websocket
 the Rasa servers' action calls the same way. A server that fails its health
 check (2 s apart, out after 2 failures) gets no traffic until it answers again,
 and a request that a dead server refuses, or drops without an answer, is tried
-on another (`option redispatch`, `retry-on conn-failure empty-response`). Each answer says which server gave it
+on another (`option redispatch`, `retry-on conn-failure empty-response`). Only the
+chat's paths are routed for other machines; Rasa's HTTP API (behind its token
+anyway) answers only this one. Each answer says which server gave it
 (`X-Dynchat-Server`), for the tests and for debugging.
 """
 from __future__ import annotations
@@ -34,7 +36,12 @@ def haproxy_config(settings: Settings) -> str:
         "    timeout server 330s", "    timeout tunnel 1h", "    timeout http-keep-alive 10s",
         "    option redispatch", "    retries 3", "    option http-buffer-request",
         "    retry-on conn-failure empty-response",
-        "frontend chat", f"    bind {settings.host}:{settings.rasa_port}", "    default_backend rasa",
+        "frontend chat", f"    bind {settings.host}:{settings.rasa_port}",
+        # only the chat is public: Rasa's API (conversations, models, status) answers this machine alone
+        "    acl public path_beg /webhooks/rest/ /socket.io/ /widget.js /widget/ /webhooks/calendar/",
+        "    acl health path /", "    acl this_machine src 127.0.0.1 ::1",
+        "    http-request deny deny_status 403 if !public !health !this_machine",
+        "    default_backend rasa",
         "frontend actions", f"    bind 127.0.0.1:{settings.action_port}", "    default_backend actions",
     ]
     lines += _backend("rasa", settings.rasa_ports(), "/")

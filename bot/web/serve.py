@@ -22,7 +22,7 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Callable, Dict, List, Optional, Tuple
+from typing import BinaryIO, Callable, Dict, List, Mapping, Optional, Tuple
 from urllib.parse import urlsplit
 
 import yaml
@@ -259,6 +259,43 @@ def _stop(running: List[Supervised]) -> None:
                 service.process.wait()
 
 
+def server_environment(settings: Settings, env: Mapping[str, str]) -> Dict[str, str]:
+    """What every server process gets beside the environment: the build folder, the shared token, the tracker
+    store's URL and the services' passwords (endpoints.yml names them; they never land in a file)."""
+    extra = {"DYNCHAT_BUILD": str(settings.build), TRACKER_STORE_URL: settings.database_url,
+             INTERNAL_TOKEN: env.get(INTERNAL_TOKEN) or kept_secret(settings, "internal-token"),
+             "SANIC_HOST": env.get("SANIC_HOST") or settings.host,
+             "RASA_TELEMETRY_ENABLED": env.get("RASA_TELEMETRY_ENABLED") or "false",  # no reports leave the machine
+             "PYTHONPATH": os.pathsep.join(filter(None, [str(settings.project), env.get("PYTHONPATH")]))}
+    if not settings.identity_secret:
+        kept_secret(settings, "identity-secret")  # the servers read it from there
+    if settings.redis_url:
+        extra["DYNCHAT_REDIS_PASSWORD"] = urlsplit(settings.redis_url).password or ""
+    if settings.rabbitmq_url:
+        extra["DYNCHAT_RABBITMQ_PASSWORD"] = urlsplit(settings.rabbitmq_url).password or "guest"
+    return extra
+
+
+def serve_one(settings: Settings, kind: str, model: Path, port: int) -> None:
+    """Become one server (a container's process, or a line of a Procfile): `rasa`, `actions` or `console`,
+    with what `dynchat run` would give it; replaces this process."""
+    env = dict(os.environ)
+    env.update(server_environment(settings, env))
+    python = sys.executable
+    if kind == "rasa":
+        command = [python, "-m", "rasa", "run", "--model", str(model), "--enable-api", "--auth-token",
+                   env[INTERNAL_TOKEN], "--cors", "*", "--interface", settings.host, "--port", str(port),
+                   "--credentials", str(settings.project / "credentials.yml"),
+                   "--endpoints", str(endpoints_for(settings))]
+    elif kind == "actions":
+        command = [python, "-m", "bot.web.action_server", "--port", str(port)]
+    else:
+        env["DYNCHAT_WEB_PORT"] = str(port)
+        command = [python, "-m", "bot.web.site"]
+    os.chdir(settings.project)
+    os.execvpe(python, command, env)
+
+
 def run(settings: Settings, model: Path, startup_timeout: float = 300) -> int:
     """Start both servers, wait until they answer, then supervise until stopped."""
     env: Dict[str, str] = dict(os.environ)
@@ -269,24 +306,13 @@ def run(settings: Settings, model: Path, startup_timeout: float = 300) -> int:
         print(f"dynchat: {message}; the end of {log}:\n{log_tail(log)}", file=sys.stderr)
         return 1
 
-    env["DYNCHAT_BUILD"] = str(settings.build)
-    env.setdefault(INTERNAL_TOKEN, kept_secret(settings, "internal-token"))
-    if not settings.identity_secret:
-        kept_secret(settings, "identity-secret")  # the servers read it from there
-    env[TRACKER_STORE_URL] = settings.database_url
-    if settings.redis_url:  # endpoints.yml names them; the passwords come from here, never from a file
-        env["DYNCHAT_REDIS_PASSWORD"] = urlsplit(settings.redis_url).password or ""
-    if settings.rabbitmq_url:
-        env["DYNCHAT_RABBITMQ_PASSWORD"] = urlsplit(settings.rabbitmq_url).password or "guest"
+    env.update(server_environment(settings, env))
     database = Database(settings.database_url)  # the schema (and the SQLite file's WAL mode) before Rasa opens it
     database.upgrade()
     first_admin = first_console_user(database) if settings.web_port else None
     database.dispose()
-    env.setdefault("SANIC_HOST", settings.host)
-    env.setdefault("RASA_TELEMETRY_ENABLED", "false")  # no usage or crash reports leave the machine
     if settings.marketo_emulator:
         env.update(emulator_environment(settings))
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(settings.project), env.get("PYTHONPATH")]))
     running = processes(settings, model)
     stopping: Dict[str, Optional[int]] = {"signal": None}
 

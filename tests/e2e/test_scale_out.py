@@ -145,3 +145,16 @@ def test_a_rasa_server_killed_under_traffic_leaves_the_other_answering(cluster) 
     assert all(status == 200 for status, _ in answered), answered  # a refused connection is tried on the other
     assert {server for _, server in answered[:20]} == {"rasa2"}  # the other took every visitor meanwhile
     assert "the Rasa server 1 stopped (code -9); restarting it" in cluster.everything_printed()
+
+
+def test_only_the_chat_is_routed_for_other_machines(cluster) -> None:
+    """HAProxy routes the chat's paths for everyone and Rasa's API for this machine alone (the token still applies)."""
+    def status_from(source: str, path: str) -> int:
+        with socket.create_connection(("127.0.0.1", cluster.rasa_port), timeout=10, source_address=(source, 0)) as conn:
+            conn.sendall(f"GET {path} HTTP/1.1\r\nHost: bot\r\nConnection: close\r\n\r\n".encode())
+            return int(conn.recv(64).split()[1])
+
+    other = "127.0.0.2"  # another address: to the balancer, another machine
+    assert status_from("127.0.0.1", "/status") == 401  # this machine reaches Rasa's API (which wants its token)
+    assert status_from(other, "/status") == 403 and status_from(other, "/conversations/x/tracker") == 403
+    assert status_from(other, "/widget.js") == 200 and status_from(other, "/") == 200

@@ -63,3 +63,34 @@ def test_conversations_go_to_our_database_unless_the_project_names_a_tracker_sto
     (project / "endpoints.yml").write_text(yaml.safe_dump(chosen), encoding="utf-8")
     written = endpoints_for(dataclasses.replace(settings, project=project))
     assert yaml.safe_load(written.read_text(encoding="utf-8"))["tracker_store"] == chosen["tracker_store"]
+
+
+def test_dynchat_serve_runs_one_server_in_the_foreground_as_a_container_does(tmp_path) -> None:
+    """`dynchat serve actions` (the containers' command, deploy/): the action server with what dynchat run gives it."""
+    import time
+    import urllib.request
+
+    env = e2e_support.environment(tmp_path, FIXTURES / "dialogues")
+    subprocess.run([PYTHON, "-m", "bot", "compile"], cwd=ROOT, env=env, check=True, capture_output=True)
+    port = e2e_support.free_port()
+    server = subprocess.Popen([PYTHON, "-m", "bot", "serve", "actions", "--port", str(port)], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as answer:
+                    assert answer.status == 200
+                    break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, "the action server did not start"
+                time.sleep(0.3)
+        refused = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST",
+                                  f"http://127.0.0.1:{port}/webhook"], capture_output=True, text=True)
+        assert refused.stdout == "403"  # the token applies here too
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    missing = subprocess.run([PYTHON, "-m", "bot", "serve", "rasa", "--model", str(tmp_path / "none.tar.gz")],
+                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert missing.returncode == 1 and "no model at" in missing.stderr
