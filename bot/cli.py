@@ -109,8 +109,18 @@ def cmd_train(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_run(args: argparse.Namespace, ctx: Context) -> int:
+    import dataclasses
+
     from bot.dialogues import train
     from bot.web import serve
+
+    if args.rasa_servers or args.action_servers:
+        ctx.settings = dataclasses.replace(ctx.settings, rasa_servers=max(1, args.rasa_servers or ctx.settings.rasa_servers),
+                                           action_servers=max(1, args.action_servers or ctx.settings.action_servers))
+    if ctx.settings.rasa_servers > 1 and not ctx.settings.redis_url:
+        print("dynchat: several Rasa servers need Rasa's lock store: set REDIS_URL (redis://host:6379/0)",
+              file=sys.stderr)
+        return 1
 
     if args.model:
         model = Path(args.model)
@@ -582,6 +592,8 @@ def parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="start the action server and the Rasa server (REST and socket.io)")
     run.add_argument("--dialogues", help=DEFAULT_HELP)
     run.add_argument("--model", help="a trained model to serve (default: train from the dialogues)")
+    run.add_argument("--rasa-servers", type=int, help="Rasa servers behind HAProxy (DYNCHAT_RASA_SERVERS; needs REDIS_URL)")
+    run.add_argument("--action-servers", type=int, help="action servers behind HAProxy (DYNCHAT_ACTION_SERVERS)")
     run.set_defaults(run=cmd_run)
     publish = commands.add_parser("publish", help="put the dialogues live in the running bot without a restart")
     publish.set_defaults(run=cmd_publish)

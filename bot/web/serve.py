@@ -266,7 +266,9 @@ def server_environment(settings: Settings, env: Mapping[str, str]) -> Dict[str, 
              INTERNAL_TOKEN: env.get(INTERNAL_TOKEN) or kept_secret(settings, "internal-token"),
              "SANIC_HOST": env.get("SANIC_HOST") or settings.host,
              "RASA_TELEMETRY_ENABLED": env.get("RASA_TELEMETRY_ENABLED") or "false",  # no reports leave the machine
-             "PYTHONPATH": os.pathsep.join(filter(None, [str(settings.project), env.get("PYTHONPATH")]))}
+             "PYTHONPATH": os.pathsep.join(filter(None, [str(settings.project), env.get("PYTHONPATH")])),
+             # the console publishes to every Rasa server: it must count them as the supervisor does
+             "DYNCHAT_RASA_SERVERS": str(settings.rasa_servers), "DYNCHAT_ACTION_SERVERS": str(settings.action_servers)}
     if not settings.identity_secret:
         kept_secret(settings, "identity-secret")  # the servers read it from there
     if settings.redis_url:
