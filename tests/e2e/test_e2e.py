@@ -217,27 +217,19 @@ def test_socketio_channel(bot) -> None:
     try:
         made_up = visitor()
         client.emit("session_request", {"session_id": made_up})  # made up by the client: the bot issues its own
-        _wait(lambda: confirmed)
+        e2e_support.wait_for(lambda: confirmed)
         session = confirmed[0]
         assert session != made_up and len(session) == 64
         client.emit("user_uttered", {"message": "/session_start", "session_id": session, "metadata": {"url": SHOP}})
-        _wait(lambda: len(received) >= 2)
+        e2e_support.wait_for(lambda: len(received) >= 2)
         assert [m["text"] for m in received[:2]] == ["Hello stranger, welcome to the shop.", "Are you buying for a company?"]
         assert received[1]["quick_replies"][1]["payload"] == "/dc__shop__interested__2"
         client.emit("user_uttered", {"message": "/dc__shop__interested__2", "session_id": session})
-        _wait(lambda: len(received) >= 3)
+        e2e_support.wait_for(lambda: len(received) >= 3)
         assert received[2]["text"] == "Happy shopping!"
     finally:
         client.disconnect()
 
-
-def _wait(condition, timeout: float = 30) -> None:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting for the bot"
-        time.sleep(0.05)
 
 
 def test_conversations_survive_a_restart(bot) -> None:

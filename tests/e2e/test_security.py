@@ -137,12 +137,12 @@ def test_a_socket_cannot_choose_its_session_or_speak_in_another(bot) -> None:
     try:
         victim.emit("session_request", {})
         attacker.emit("session_request", {"session_id": "default"})
-        _wait(lambda: confirmed["victim"] and confirmed["attacker"])
+        e2e_support.wait_for(lambda: confirmed["victim"] and confirmed["attacker"])
         mine = confirmed["victim"][0]
         assert confirmed["attacker"][0] not in (mine, "default")
         victim.emit("user_uttered", {"message": "/session_start", "session_id": mine,
                                      "metadata": {"url": "https://example.com/pricing"}})
-        _wait(lambda: heard["victim"])
+        e2e_support.wait_for(lambda: heard["victim"])
         before = len(heard["victim"])
         attacker.emit("user_uttered", {"message": "/dc__pricing__size__3", "session_id": mine})
         time.sleep(3)
@@ -152,13 +152,6 @@ def test_a_socket_cannot_choose_its_session_or_speak_in_another(bot) -> None:
     finally:
         victim.disconnect()
         attacker.disconnect()
-
-
-def _wait(condition, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting for the bot"
-        time.sleep(0.05)
 
 
 def test_only_the_buttons_of_the_question_on_screen_answer_it(bot) -> None:

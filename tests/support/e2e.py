@@ -19,6 +19,14 @@ from bot.core import identity
 from tests.support import PYTHON, ROOT
 
 
+def wait_for(condition: Any, timeout: float = 30) -> None:
+    """Until `condition()` holds (a socket.io answer, say), or fail saying the bot did not answer in time."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting for the bot"
+        time.sleep(0.05)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
