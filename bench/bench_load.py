@@ -93,7 +93,8 @@ def ours(run: Run, base: str, secret: str, rng: random.Random) -> None:
     status, visit = call(base, "/widget/visit", {})
     if status != 200:
         with run.lock:
-            run.errors.append(f"visit: {status}")
+            run.errors.append(f"visit: {status} {str(visit)[:60]}")
+        time.sleep(1)  # as a person would, before trying again
         return
     sender = visit["session_id"]
     email = f"load-{uuid.uuid4().hex[:10]}@x.test"
@@ -146,7 +147,8 @@ def figures(run: Run, wall: float, visitors: int) -> Dict[str, Any]:
     lat = run.latencies
     return {"visitors": visitors, "turns": len(lat), "turns_per_s": round(len(lat) / wall, 1),
             "p50_ms": round(percentile(lat, 0.5) * 1000, 1), "p95_ms": round(percentile(lat, 0.95) * 1000, 1),
-            "p99_ms": round(percentile(lat, 0.99) * 1000, 1), "unanswered": len(run.errors)}
+            "p99_ms": round(percentile(lat, 0.99) * 1000, 1), "unanswered": len(run.errors),
+            "why_unanswered": Counter(error.split(": ", 1)[-1][:60] for error in run.errors).most_common(3)}
 
 
 def checks(runs: List[Run], database_url: str, google: Any) -> Dict[str, Any]:
@@ -227,6 +229,9 @@ def main() -> None:
                   f"{row['ours']['unanswered']} | stock rasa init {row['stock']['turns_per_s']:6.1f} turns/s p50 "
                   f"{row['stock']['p50_ms']:7.1f} p95 {row['stock']['p95_ms']:7.1f} p99 {row['stock']['p99_ms']:7.1f} ms, "
                   f"unanswered {row['stock']['unanswered']}", flush=True)
+            for who in ("ours", "stock"):
+                if row[who]["why_unanswered"]:
+                    print(f"       {who}: unanswered because {row[who]['why_unanswered']}", flush=True)
         results["checks"] = checks(runs, database_url, google)
         for who in ("ours", "stock"):
             held = [row["visitors"] for row in results["levels"] if row[who]["p99_ms"] < 500 and not row[who]["unanswered"]]

@@ -54,7 +54,8 @@ class Supervised:
 
 
 HEALTH_EVERY = 5.0       # seconds between health checks of a running server
-UNHEALTHY_AFTER = 6      # failed checks in a row (30 s) before a server that answered once is restarted
+HEALTH_TIMEOUT = 10.0    # a server busy with visitors answers slowly; only one that does not answer is hung
+UNHEALTHY_AFTER = 6      # failed checks in a row (30 s or more) before a server that answered once is restarted
 HEALTHY_RESET = 60.0     # seconds of health after which the backoff starts again from 1 s
 
 
@@ -173,9 +174,9 @@ def first_console_user(database: Database) -> Optional[Tuple[str, str]]:
     return FIRST_ADMIN, password
 
 
-def _healthy(url: str) -> bool:
+def _healthy(url: str, timeout: float = 2.0) -> bool:
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
             return response.status == 200
     except OSError:
         return False
@@ -197,7 +198,7 @@ def _kill(service: Supervised) -> None:
 
 def supervise(running: List[Supervised], start: Callable[[Supervised], None], stopping: Callable[[], bool],
               say: Callable[[str], None], clock: Callable[[], float] = time.monotonic,
-              healthy: Callable[[str], bool] = lambda url: _healthy(url), pause: float = 0.5) -> None:
+              healthy: Callable[[str], bool] = lambda url: _healthy(url, HEALTH_TIMEOUT), pause: float = 0.5) -> None:
     """Keep every server up until `stopping()`: restart the dead (with backoff) and the hung (after
     UNHEALTHY_AFTER failed checks, once it had answered), one server at a time, the others untouched."""
     checked = clock()
