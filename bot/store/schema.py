@@ -77,6 +77,7 @@ Index("ux_dc_meetings_agent_start", meetings.c.agent_email, meetings.c.start_at,
       sqlite_where=meetings.c.status.in_(ACTIVE))
 Index("ix_dc_meetings_start", meetings.c.start_at)
 Index("ix_dc_meetings_agent", meetings.c.agent_email, meetings.c.start_at)  # an agent's feed
+Index("ix_dc_meetings_conversation", meetings.c.conversation)  # a visitor's meetings (one per dialogue)
 
 meeting_history = Table(
     "dc_meeting_history", metadata,
