@@ -107,9 +107,8 @@ def test_redis_lost_and_back_answers_again_without_a_restart(bot, services) -> N
     assert _say(bot, me, "/session_start", {"url": HOME}).status_code == 200
     services["redis"].stop()
     began = time.monotonic()
-    lost = _say(bot, me, "/session_start", {"url": HOME})
-    assert time.monotonic() - began < 15  # fails within seconds, never hangs a visitor
-    assert lost.status_code != 200 or lost.json() == [] or lost.json()
+    _say(bot, me, "/session_start", {"url": HOME})  # whatever it answers without its lock store,
+    assert time.monotonic() - began < 15  # it answers within seconds: a visitor is never left hanging
     services["redis"].start()
     deadline = time.monotonic() + 20
     while True:
