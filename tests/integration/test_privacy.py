@@ -73,10 +73,10 @@ def test_forget_deletes_a_person_everywhere_and_keeps_everyone_else(database_url
     _conversation(tracker_store, "bob", NOW - 50, [("dc_lead_id", 502), ("person_email", "bob@corp.test")])
     _conversation(tracker_store, "lead-5012", NOW - 50, [("dc_lead_id", 5012)])  # a lead id that starts like Ann's
     meetings = Meetings(database)
-    past = meetings.book(AGENTS, BookingRequest(int(NOW - 7 * DAY), 30, "ann@corp.test", conversation="ann-known"),
-                         now=NOW - 8 * DAY).meeting
-    future = meetings.book(AGENTS, BookingRequest(int(NOW + DAY), 30, "ann@corp.test", conversation="ann-typed"),
-                           now=NOW).meeting
+    meetings.book(AGENTS, BookingRequest(int(NOW - 7 * DAY), 30, "ann@corp.test", conversation="ann-known"),
+                  now=NOW - 8 * DAY)  # past
+    meetings.book(AGENTS, BookingRequest(int(NOW + DAY), 30, "ann@corp.test", conversation="ann-typed"),
+                  now=NOW)  # future: cancelled in the calendar first
     bobs = meetings.book(AGENTS, BookingRequest(int(NOW + 2 * DAY), 30, "bob@corp.test", conversation="bob"), now=NOW)
     outbox = Outbox(database)
     outbox.add("activity", {"leadId": 501, "activityTypeId": 100001}, now=NOW)
