@@ -88,7 +88,7 @@ async def checked_rest_message(request: Request) -> Optional[response.HTTPRespon
     elif not is_conversation_id(app.services().conversation_key, sender):
         return response.json({"error": "'sender' is a conversation id the bot issued: POST /widget/visit "
                                        "answers with one (session_id)"}, status=400)
-    wait = app.services().too_fast(sender, request.remote_addr or request.ip)
+    wait = app.services().too_fast(sender, client_address(request))
     if wait is not None:
         return too_fast(wait)
     problem = check_message(data.get("message"))
@@ -100,6 +100,11 @@ async def checked_rest_message(request: Request) -> Optional[response.HTTPRespon
     request.body = json.dumps(data).encode("utf-8")
     request.parsed_json = None  # Rasa's handler parses the checked body
     return None
+
+
+def client_address(request: Request) -> str:
+    """The client's IP address (from X-Forwarded-For when SANIC_PROXIES_COUNT says a proxy is in front)."""
+    return request.remote_addr or request.ip
 
 
 def too_fast(wait: float) -> response.HTTPResponse:
@@ -123,7 +128,7 @@ def _address(environ: Dict[str, Any]) -> Optional[str]:
     """The client's IP address as the socket.io connection's request saw it (engine.io's REMOTE_ADDR is always
     127.0.0.1 under sanic)."""
     request = environ.get("sanic.request")
-    return (request.remote_addr or request.ip) if request is not None else None
+    return client_address(request) if request is not None else None
 
 
 class RestInput(rest.RestInput):

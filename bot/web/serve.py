@@ -121,14 +121,13 @@ def emulator_environment(settings: Settings) -> Dict[str, str]:
 
 def web(settings: Settings) -> Supervised:
     """The console, its API and the demo site (DYNCHAT_WEB_PORT=0 leaves them out)."""
-    return Supervised("console", [sys.executable, "-m", "bot.web.site"],
+    return Supervised("console", server_command(settings, "console", Path(), settings.web_port, settings.host),
                       f"http://127.0.0.1:{settings.web_port}/_web/health")
 
 
 def processes(settings: Settings, model: Path) -> List[Supervised]:
     """What `dynchat run` starts: the emulator and the console when asked for, the action servers, the Rasa
     servers, and HAProxy in front when there are several of either (`bot.web.loadbalancer`)."""
-    python = sys.executable
     extra = [marketo_emulator(settings)] if settings.marketo_emulator else []
     extra += [web(settings)] if settings.web_port else []
     several = settings.balanced
@@ -136,19 +135,32 @@ def processes(settings: Settings, model: Path) -> List[Supervised]:
     def named(kind: str, index: int) -> str:
         return f"{kind} {index}" if several else kind
 
-    endpoints = endpoints_for(settings)
-    servers = [Supervised(named("action server", n), [python, "-m", "bot.web.action_server", "--port", str(port)],
+    interface = "127.0.0.1" if several else settings.host  # behind HAProxy, the servers are this machine's
+    servers = [Supervised(named("action server", n), server_command(settings, "actions", model, port, interface),
                           f"http://127.0.0.1:{port}/health") for n, port in enumerate(settings.action_ports(), start=1)]
-    # The HTTP API needs the token (`?token=`); the chat channels and the widget do not.
-    servers += [Supervised(named("Rasa server", n), [
-        python, "-m", "rasa", "run", "--model", str(model), "--enable-api", "--auth-token", INTERNAL_TOKEN_ARG,
-        "--cors", "*", "--interface", "127.0.0.1" if several else settings.host, "--port", str(port),
-        "--credentials", str(settings.project / "credentials.yml"), "--endpoints", str(endpoints),
-    ], f"http://127.0.0.1:{port}/") for n, port in enumerate(settings.rasa_ports(), start=1)]
+    servers += [Supervised(named("Rasa server", n), server_command(settings, "rasa", model, port, interface),
+                           f"http://127.0.0.1:{port}/") for n, port in enumerate(settings.rasa_ports(), start=1)]
     if several:
         servers.append(Supervised("load balancer", ["haproxy", "-db", "-f", str(write_config(settings))],
                                   f"http://127.0.0.1:{settings.rasa_port}/"))
     return extra + servers
+
+
+def server_command(settings: Settings, kind: str, model: Path, port: int, interface: str) -> List[str]:
+    """The command of one server: `rasa`, `actions` or `console` (the token as INTERNAL_TOKEN_ARG, put in when
+    it starts, so it is never in a list printed or logged)."""
+    python = sys.executable
+    if kind == "rasa":  # the HTTP API needs the token (`?token=`); the chat channels and the widget do not
+        return [python, "-m", "rasa", "run", "--model", str(model), "--enable-api", "--auth-token", INTERNAL_TOKEN_ARG,
+                "--cors", "*", "--interface", interface, "--port", str(port),
+                "--credentials", str(settings.project / "credentials.yml"), "--endpoints", str(endpoints_for(settings))]
+    if kind == "actions":
+        return [python, "-m", "bot.web.action_server", "--port", str(port)]
+    return [python, "-m", "bot.web.site"]
+
+
+def with_token(command: List[str], token: str) -> List[str]:
+    return [token if part == INTERNAL_TOKEN_ARG else part for part in command]
 
 
 def kept_secret(settings: Settings, name: str) -> str:
@@ -284,19 +296,11 @@ def serve_one(settings: Settings, kind: str, model: Path, port: int) -> None:
     with what `dynchat run` would give it; replaces this process."""
     env = dict(os.environ)
     env.update(server_environment(settings, env))
-    python = sys.executable
-    if kind == "rasa":
-        command = [python, "-m", "rasa", "run", "--model", str(model), "--enable-api", "--auth-token",
-                   env[INTERNAL_TOKEN], "--cors", "*", "--interface", settings.host, "--port", str(port),
-                   "--credentials", str(settings.project / "credentials.yml"),
-                   "--endpoints", str(endpoints_for(settings))]
-    elif kind == "actions":
-        command = [python, "-m", "bot.web.action_server", "--port", str(port)]
-    else:
+    if kind == "console":
         env["DYNCHAT_WEB_PORT"] = str(port)
-        command = [python, "-m", "bot.web.site"]
+    command = with_token(server_command(settings, kind, model, port, settings.host), env[INTERNAL_TOKEN])
     os.chdir(settings.project)
-    os.execvpe(python, command, env)
+    os.execvpe(command[0], command, env)
 
 
 def run(settings: Settings, model: Path, startup_timeout: float = 300) -> int:
@@ -327,8 +331,7 @@ def run(settings: Settings, model: Path, startup_timeout: float = 300) -> int:
     output = open(log, "ab")  # the servers write here, and so does the supervisor when it restarts one
 
     def start(service: Supervised) -> None:
-        command = [env[INTERNAL_TOKEN] if part == INTERNAL_TOKEN_ARG else part for part in service.command]
-        service.process = subprocess.Popen(command, cwd=settings.project, env=env,
+        service.process = subprocess.Popen(with_token(service.command, env[INTERNAL_TOKEN]), cwd=settings.project, env=env,
                                            stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
 
     try:

@@ -19,7 +19,7 @@ from sanic.request import Request
 from bot import app
 from bot.core.identity import is_conversation_id, new_conversation_id
 from bot.services.widget import AVATAR_MIME, avatar_file, plan_visit, visit_metadata
-from bot.web.channels import refusing_other_sites, too_fast
+from bot.web.channels import client_address, refusing_other_sites, too_fast
 
 MAX_BODY = 16 * 1024
 
@@ -93,7 +93,7 @@ class WidgetInput(InputChannel):
             if not isinstance(body, dict):
                 return _error(400, "send a JSON object: {session_id, metadata}")
             services = app.services()
-            wait = services.too_fast(None, request.remote_addr or request.ip)  # new conversations per address
+            wait = services.too_fast(None, client_address(request))  # new conversations per address
             if wait is not None:
                 return too_fast(wait)
             asked = body.get("session_id")
