@@ -64,3 +64,21 @@ def test_a_server_that_stops_answering_is_killed_and_restarted(monkeypatch) -> N
 
     supervise([hung], lambda service: None, tick, said.append, clock=lambda: now[0], healthy=lambda url: False, pause=0)
     assert killed == ["Rasa server"] and said[0].startswith("the Rasa server has not answered for 30 s")
+
+
+def test_the_daily_job_runs_a_minute_after_start_and_then_daily(tmp_path) -> None:
+    """Retention runs from `dynchat run` by this: once after `first` seconds, its output in the log."""
+    import sys
+
+    from bot.web.serve import daily
+
+    log = tmp_path / "log"
+    checks: List[int] = []
+
+    def stopping() -> bool:  # until the job has written its line (or 20 rounds, a second each)
+        checks.append(1)
+        return len(checks) > 20 or log.stat().st_size > 0
+
+    with open(log, "wb") as out:
+        daily([sys.executable, "-c", "print('retention: ran')"], tmp_path, {}, out, stopping, first=0.0, every=3600)
+    assert log.read_text().splitlines() == ["retention: ran"]
