@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from bot.core.agents import Agent
 from bot.core.meetings import Interval
+from bot.routing.router import BUSY
 
 UTC = datetime.timezone.utc
 
@@ -116,7 +117,7 @@ def is_free(agent: Agent, start: int, end: int, busy: Sequence[Interval], now: i
     pad = agent.buffer_minutes * 60
     for busy_start, busy_end in busy:
         if busy_start - pad < end and start < busy_end + pad:
-            return "busy" if busy_end - busy_start < 86400 else "away all day"
+            return BUSY if busy_end - busy_start < 86400 else "away all day"
     return None
 
 

@@ -9,7 +9,10 @@ Round robin is strictly sequential: if agent 3 took the last meeting, agent
 4 gets the next, then 5, then 1. An agent who is busy, away, inactive or at
 their daily cap is skipped, and the skip is logged with its reason. Weights
 repeat an agent in the rotation; a cancelled or reassigned meeting gives its
-agent a credit, which puts them first in line again.
+agent a credit, which puts them first in line again. An agent skipped because
+they already had a meeting at that time is owed the turn they missed (Chili
+Piper's equal distribution): they are first in line the next time they are
+free, so a busy calendar does not cost its agent a share of the meetings.
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 from bot.core.agents import Agent, RoutingSpec, Rule
 from bot.dialogues import conditions
 
+BUSY = "busy"  # the reason an agent with a meeting at that time is skipped; they are owed the turn
 FreeCheck = Callable[[Agent], Optional[str]]  # None when free, else why not
 
 
@@ -31,16 +35,17 @@ class PoolState:
     last_agent: Optional[str] = None
     credits: Dict[str, int] = field(default_factory=dict)
     assigned: Dict[str, int] = field(default_factory=dict)
+    owed: List[str] = field(default_factory=list)  # skipped as busy, in the order they were skipped
 
     def to_json(self) -> Dict[str, Any]:
         return {"position": self.position, "last_agent": self.last_agent, "credits": self.credits,
-                "assigned": self.assigned}
+                "assigned": self.assigned, "owed": self.owed}
 
     @classmethod
     def from_json(cls, data: Optional[Mapping[str, Any]]) -> "PoolState":
         data = data or {}
         return cls(int(data.get("position", -1)), data.get("last_agent"), dict(data.get("credits") or {}),
-                   dict(data.get("assigned") or {}))
+                   dict(data.get("assigned") or {}), [str(email) for email in data.get("owed") or []])
 
 
 @dataclass
@@ -95,14 +100,23 @@ def rotate(agents: Sequence[Agent], state: PoolState, free: FreeCheck, pool: str
             reasons[agent.email] = free(agent)
         return reasons[agent.email]
 
+    members = {agent.email: agent for agent in order}
+    owed = [email for email in state.owed if email in members]
+    assigned = lambda email: {**state.assigned, email: state.assigned.get(email, 0) + 1}  # noqa: E731
     for email, credit in sorted(state.credits.items()):
-        agent = next((a for a in order if a.email == email), None)
+        agent = members.get(email)
         if credit > 0 and agent is not None and check(agent) is None:
             new = PoolState(state.position, state.last_agent, {**state.credits, email: credit - 1},
-                            {**state.assigned, email: state.assigned.get(email, 0) + 1})
+                            assigned(email), owed)
             if new.credits[email] == 0:
                 del new.credits[email]
             return Choice(agent, f"round robin in {label}: {agent.email} had a meeting cancelled, so is first in line",
+                          pool, new)
+    for email in owed:
+        if check(members[email]) is None:
+            new = PoolState(state.position, state.last_agent, dict(state.credits), assigned(email),
+                            [other for other in owed if other != email])
+            return Choice(members[email], f"round robin in {label}: {email} was skipped as busy, so is first in line",
                           pool, new)
     for step in range(1, len(order) + 1):
         index = (position + step) % len(order)
@@ -111,8 +125,8 @@ def rotate(agents: Sequence[Agent], state: PoolState, free: FreeCheck, pool: str
         if why is None:
             after = f" after {state.last_agent}" if state.last_agent else ""
             skips = "".join(f"; skipped {email} ({reason})" for email, reason in skipped)
-            new = PoolState(index, agent.email, dict(state.credits),
-                            {**state.assigned, agent.email: state.assigned.get(agent.email, 0) + 1})
+            busy = [email for email, reason in skipped if reason == BUSY and email not in owed]
+            new = PoolState(index, agent.email, dict(state.credits), assigned(agent.email), owed + busy)
             return Choice(agent, f"round robin in {label}: next{after}{skips}", pool, new, skipped)
         if (agent.email, why) not in skipped:
             skipped.append((agent.email, why))

@@ -168,3 +168,24 @@ def test_free_slots_match_a_brute_force_check() -> None:
 def test_an_agents_file_without_rules_is_fine() -> None:
     agents, rules, problems = load_routing(FIXTURES / "agents" / "always.yml")
     assert problems == [] and rules == [] and [a.email for a in agents] == ["alex@agents.test", "sam@agents.test"]
+
+
+def test_an_agent_skipped_as_busy_is_owed_the_turn_and_the_spread_stays_within_one() -> None:
+    """Like Chili Piper's equal distribution: a meeting at the picked time costs no share of meetings."""
+    state = PoolState(position=0, last_agent="agent1@x.test")
+    skipped = rotate(FIVE, state, lambda a: "busy" if a.email == "agent2@x.test" else None, "all")
+    assert skipped.agent.email == "agent3@x.test" and skipped.state.owed == ["agent2@x.test"]
+    away = rotate(FIVE, state, lambda a: "away all day" if a.email == "agent2@x.test" else None, "all")
+    assert away.state.owed == []  # only a meeting at that time is owed back, not absence
+    back = rotate(FIVE, PoolState.from_json(skipped.state.to_json()), lambda a: None, "all")
+    assert back.agent.email == "agent2@x.test" and "skipped as busy" in back.reason
+    assert back.state.owed == [] and back.state.position == skipped.state.position
+    assert rotate(FIVE, back.state, lambda a: None, "all").agent.email == "agent4@x.test"
+    # many bookings where the next in line is often busy at the picked time: the counts stay within one
+    state, counts = PoolState(), {}
+    for turn in range(997):
+        busy = FIVE[(turn * 7) % 5].email if turn % 3 else None
+        choice = rotate(FIVE, state, lambda a: "busy" if a.email == busy else None, "all")
+        state = choice.state
+        counts[choice.agent.email] = counts.get(choice.agent.email, 0) + 1
+    assert max(counts.values()) - min(counts.values()) <= 1, counts
