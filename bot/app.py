@@ -210,7 +210,8 @@ class Services:
 
     @functools.cached_property
     def activity(self) -> ChatActivity:
-        return ChatActivity(self.database, self.writeback, self.person_requests, self.clock)
+        return ChatActivity(self.database, self.writeback, self.person_requests, self.clock,
+                            deferred=self.settings.rabbitmq_url is not None)
 
     @functools.cached_property
     def conversations(self) -> Conversations:

@@ -151,7 +151,11 @@ def cmd_serve(args: argparse.Namespace, ctx: Context) -> int:
         return 1
     if args.kind != "rasa":
         Database(ctx.settings.database_url).upgrade()  # the schema first (every replica may; it is idempotent)
-    default = {"rasa": ctx.settings.rasa_port, "actions": ctx.settings.action_port, "console": ctx.settings.web_port}
+    if args.kind == "events" and not ctx.settings.rabbitmq_url:
+        print("dynchat: the events consumer counts what Rasa publishes to RabbitMQ: set RABBITMQ_URL", file=sys.stderr)
+        return 1
+    default = {"rasa": ctx.settings.rasa_port, "actions": ctx.settings.action_port, "console": ctx.settings.web_port,
+               "events": ctx.settings.events_port}
     serve.serve_one(ctx.settings, args.kind, model, args.port or default[args.kind])
     return 0  # not reached: the server replaced this process
 
@@ -672,8 +676,9 @@ def parser() -> argparse.ArgumentParser:
         dest="what", required=True)
     retention.add_parser("run", help="run it now (dynchat run does it once a day)").set_defaults(run=cmd_retention)
     serve = commands.add_parser("serve", help="one server in the foreground (a container's or a Procfile's command)")
-    serve.add_argument("kind", choices=["rasa", "actions", "console"])
-    serve.add_argument("--port", type=int, help="default: DYNCHAT_RASA_PORT, DYNCHAT_ACTION_PORT, DYNCHAT_WEB_PORT")
+    serve.add_argument("kind", choices=["rasa", "actions", "console", "events"])
+    serve.add_argument("--port", type=int, help="default: DYNCHAT_RASA_PORT, DYNCHAT_ACTION_PORT, DYNCHAT_WEB_PORT, "
+                                                "DYNCHAT_EVENTS_PORT (the events consumer's health)")
     serve.add_argument("--model", help="the Rasa server's model (default: models/dynchat.tar.gz)")
     serve.set_defaults(run=cmd_serve)
     identity = commands.add_parser("identity", help="identity verification: what sites sign their visitors with")

@@ -48,6 +48,7 @@ class Settings:
     redis_url: Optional[str]    # Rasa's lock store (needed by more than one Rasa server or Sanic worker)
     rabbitmq_url: Optional[str]  # Rasa's Pika event broker: every conversation event to a queue
     events_queue: str           # the queue it publishes to
+    events_port: int            # the events consumer's health endpoint (with RABBITMQ_URL)
     action_endpoint: Optional[str]  # DYNCHAT_ACTION_URL: the action servers elsewhere (a service, a load balancer)
     meetings_per_visitor: int   # active meetings a visitor may hold per dialogue (0: no limit); more is a reschedule
 
@@ -137,6 +138,7 @@ def from_environment(env: Mapping[str, str]) -> Settings:
         redis_url=env.get("REDIS_URL") or None,
         rabbitmq_url=env.get("RABBITMQ_URL") or None,
         events_queue=env.get("DYNCHAT_EVENTS_QUEUE", "dynchat_events"),
+        events_port=int(env.get("DYNCHAT_EVENTS_PORT", "5035")),
         action_endpoint=env.get("DYNCHAT_ACTION_URL") or None,
         meetings_per_visitor=max(0, int(env.get("DYNCHAT_MEETINGS_PER_VISITOR", "1"))),
         identity_secret=env.get("DYNCHAT_IDENTITY_SECRET") or _kept_secret(path("DYNCHAT_VAR", "var"), "identity-secret"),

@@ -171,3 +171,34 @@ def csv_rows(result: Report) -> List[List[Any]]:
     return ([header] + [row("day", day, counts) for day, counts in sorted(result.days.items())]
             + [row("dialogue", name or "(none)", counts) for name, counts in sorted(result.dialogues.items())]
             + [row("total", f"{result.start}..{result.end}", result.total)])
+
+
+@dataclass(frozen=True)
+class Step:
+    """What one step of a conversation did, as it travels through Rasa's event broker (broker mode): the action
+    sets it as the `dc_happened` slot, Rasa publishes the SlotSet, the events consumer counts it."""
+
+    conversation: str
+    turn: str
+    lead_id: Optional[int]
+    happened: Tuple[Tuple[str, Mapping[str, Any]], ...]
+    at: float
+
+    def as_slot(self) -> Dict[str, Any]:
+        return {"turn": self.turn, "lead_id": self.lead_id, "events": [[kind, dict(details)] for kind, details in self.happened]}
+
+
+def step_from_broker(body: Any, slot: str) -> Optional[Step]:
+    """The step in one event Rasa published (None: another event, or one that is not well formed)."""
+    if not isinstance(body, Mapping) or body.get("event") != "slot" or body.get("name") != slot:
+        return None
+    value, sender, at = body.get("value"), body.get("sender_id"), body.get("timestamp")
+    if not isinstance(value, Mapping) or not isinstance(sender, str) or not isinstance(at, (int, float)):
+        return None
+    lead_id, events, turn = value.get("lead_id"), value.get("events"), value.get("turn")
+    if (lead_id is not None and (not isinstance(lead_id, int) or isinstance(lead_id, bool))) or not isinstance(turn, str) \
+            or not isinstance(events, list):
+        return None
+    happened = tuple((str(item[0]), dict(item[1])) for item in events
+                     if isinstance(item, list) and len(item) == 2 and isinstance(item[0], str) and isinstance(item[1], Mapping))
+    return Step(sender, turn, lead_id, happened, float(at)) if happened else None

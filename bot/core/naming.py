@@ -52,6 +52,7 @@ class Slot:
     MEETING_OFFSET = "dc_meeting_offset"  # how far "More times" has paged
     MEETING_OFFERED = "dc_meeting_offered"  # the times the bot offered in this conversation (only these are booked)
     RESCHEDULING = "dc_rescheduling"  # the meeting being moved
+    HAPPENED = "dc_happened"          # broker mode: what the step did, for the events consumer to count
     CHOSEN_TIME = SLOT_ENTITY         # the time the visitor picked (epoch seconds)
 
 

@@ -236,7 +236,7 @@ class _Builder:
         }
         for name, slot_type in ((naming.Slot.DIALOGUE, "text"), (LOCALE_SLOT, "text"), (naming.Slot.COMPLETED, "list"),
                                 (naming.Slot.GOALS, "list"), (naming.Slot.KNOWN, "bool"), (naming.Slot.VISIT, "any"),
-                                (naming.Slot.LEAD_ID, "any"), (naming.Slot.ENGAGED, "list")):
+                                (naming.Slot.LEAD_ID, "any"), (naming.Slot.ENGAGED, "list"), (naming.Slot.HAPPENED, "any")):
             slots[name] = {"type": slot_type, "influence_conversation": False, "mappings": [{"type": "custom"}]}
         if self.has_meetings:
             slots[naming.Slot.CHOSEN_TIME] = {"type": "any", "influence_conversation": False,

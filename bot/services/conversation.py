@@ -64,7 +64,9 @@ class Conversations:
                 if known:
                     decision.events.insert(0, ("triggered", {"dialogue": turn.slots.get(naming.Slot.DIALOGUE) or ""}))
         lead_id = decision.slots.get(naming.Slot.LEAD_ID, turn.slots.get(naming.Slot.LEAD_ID))
-        self.activity.record(decision.events, turn.sender, turn.message, lead_id)
+        later = self.activity.record(decision.events, turn.sender, turn.message, lead_id)
+        if later is not None:  # broker mode: the events consumer counts it
+            decision.slots[naming.Slot.HAPPENED] = later.as_slot()
         if lead_id is not None and entry.kind == "captured":
             self._update_lead(turn, decision)
         for line in decision.log:

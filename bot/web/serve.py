@@ -140,6 +140,10 @@ def processes(settings: Settings, model: Path) -> List[Supervised]:
                           f"http://127.0.0.1:{port}/health") for n, port in enumerate(settings.action_ports(), start=1)]
     servers += [Supervised(named("Rasa server", n), server_command(settings, "rasa", model, port, interface),
                            f"http://127.0.0.1:{port}/") for n, port in enumerate(settings.rasa_ports(), start=1)]
+    if settings.rabbitmq_url:  # the dashboards' counts come through Rasa's event broker (bot.web.events)
+        servers.append(Supervised("events consumer", server_command(settings, "events", model, settings.events_port,
+                                                                     "127.0.0.1"),
+                                  f"http://127.0.0.1:{settings.events_port}/health"))
     if several:
         servers.append(Supervised("load balancer", ["haproxy", "-db", "-f", str(write_config(settings))],
                                   f"http://127.0.0.1:{settings.rasa_port}/"))
@@ -147,7 +151,7 @@ def processes(settings: Settings, model: Path) -> List[Supervised]:
 
 
 def server_command(settings: Settings, kind: str, model: Path, port: int, interface: str) -> List[str]:
-    """The command of one server: `rasa`, `actions` or `console` (the token as INTERNAL_TOKEN_ARG, put in when
+    """The command of one server: `rasa`, `actions`, `events` or `console` (the token as INTERNAL_TOKEN_ARG, put in when
     it starts, so it is never in a list printed or logged)."""
     python = sys.executable
     if kind == "rasa":  # the HTTP API needs the token (`?token=`); the chat channels and the widget do not
@@ -156,6 +160,8 @@ def server_command(settings: Settings, kind: str, model: Path, port: int, interf
                 "--credentials", str(settings.project / "credentials.yml"), "--endpoints", str(endpoints_for(settings))]
     if kind == "actions":
         return [python, "-m", "bot.web.action_server", "--port", str(port)]
+    if kind == "events":
+        return [python, "-m", "bot.web.events", "--port", str(port)]
     return [python, "-m", "bot.web.site"]
 
 

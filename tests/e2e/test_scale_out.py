@@ -13,29 +13,21 @@ import subprocess
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from typing import Iterator, List
+from typing import Dict, Iterator, List, Set
 
 import pytest
 import requests
+from sqlalchemy import and_, func, select
 
 from bot.store.database import open_database
 from bot.store.meetings import Meetings
-from tests.support import FIXTURES, in_ci
+from bot.store.schema import chat_events
+from tests.support import FIXTURES, require_service
 from tests.support import e2e as e2e_support
 
 pytestmark = pytest.mark.e2e
 
 HOME = "https://acme.test/"
-
-
-def require(name: str, port: int) -> None:
-    with socket.socket() as probe:
-        probe.settimeout(2)
-        if probe.connect_ex(("127.0.0.1", port)) != 0:
-            message = f"{name} is not reachable on 127.0.0.1:{port}"
-            if in_ci():
-                pytest.fail(message)
-            pytest.skip(message)
 
 
 def ports_in_a_row(count: int) -> int:
@@ -56,8 +48,8 @@ def ports_in_a_row(count: int) -> int:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory, module_postgres_url: str) -> Iterator[e2e_support.Bot]:
-    require("Redis", 6379)
-    require("RabbitMQ", 5672)
+    require_service("Redis", 6379)
+    require_service("RabbitMQ", 5672)
     queue = f"dynchat_test_{uuid.uuid4().hex[:8]}"
     env = e2e_support.environment(tmp_path_factory.mktemp("scale"), FIXTURES / "dialogues",
                                   rasa_port=ports_in_a_row(2), action_port=ports_in_a_row(2))
@@ -70,16 +62,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, module_postgres_url: str) 
     yield running
     assert running.stop() == 0, "".join(running.output[-50:])
     asyncio.run(_delete_queue(queue))
-
-
-async def _queue_messages(queue: str) -> int:
-    import aio_pika
-
-    connection = await aio_pika.connect_robust("amqp://guest:guest@127.0.0.1:5672/")
-    async with connection:
-        channel = await connection.channel()
-        declared = await channel.declare_queue(queue, passive=True)
-        return int(declared.declaration_result.message_count)
 
 
 async def _delete_queue(queue: str) -> None:
@@ -126,7 +108,48 @@ def test_conversations_are_spread_over_both_rasa_servers_and_every_booking_is_on
     booked = [m for m in store.list() if m.conversation in ids and m.status == "booked"]
     assert sorted(m.conversation for m in booked) == sorted(ids)  # one meeting per visitor
     assert len({(m.agent_email, m.start_at) for m in booked}) == len(booked)  # no agent double-booked
-    assert asyncio.run(_queue_messages(cluster.env["DYNCHAT_EVENTS_QUEUE"])) > 16 * 5  # every event to RabbitMQ
+    # the dashboards' counts came through RabbitMQ: the events consumer counted each visitor's visit once
+    assert _wait_counted(cluster, ids) == {conversation: 1 for conversation in ids}
+
+
+def _triggered(cluster: e2e_support.Bot, ids: Set[str]) -> Dict[str, int]:
+    database = open_database(cluster.env["DATABASE_URL"])
+    try:
+        with database.engine.connect() as connection:
+            rows = connection.execute(select(chat_events.c.conversation, func.count()).where(and_(
+                chat_events.c.kind == "triggered", chat_events.c.conversation.in_(ids))).group_by(chat_events.c.conversation)).all()
+    finally:
+        database.dispose()
+    return {conversation: int(count) for conversation, count in rows}
+
+
+def _wait_counted(cluster: e2e_support.Bot, ids: Set[str], timeout: float = 30) -> Dict[str, int]:
+    """What the events consumer counted for these conversations, once it has counted each."""
+    deadline = time.monotonic() + timeout
+    seen = _triggered(cluster, ids)
+    while set(seen) != ids and time.monotonic() < deadline:
+        time.sleep(0.5)
+        seen = _triggered(cluster, ids)
+    return seen
+
+
+def test_the_dashboards_counts_wait_in_rabbitmq_while_the_events_consumer_is_down(cluster) -> None:
+    """Stopped, then killed with what it had taken unacknowledged: nothing is lost and nothing counted twice."""
+    found = subprocess.run(["pgrep", "-f", f"bot.web.events --port {cluster.env['DYNCHAT_EVENTS_PORT']}"],
+                           capture_output=True, text=True).stdout.split()
+    assert len(found) == 1, "the events consumer is not running"
+    os.kill(int(found[0]), signal.SIGSTOP)
+    try:
+        visitors = [f"while-down-{n}" for n in range(3)]
+        for me in visitors:
+            _conversation(cluster, me)
+        ids = {cluster.conversation(me) for me in visitors}
+        time.sleep(1)
+        assert _triggered(cluster, ids) == {}  # taken by the stopped consumer, not counted
+    finally:
+        os.kill(int(found[0]), signal.SIGKILL)  # its deliveries go back to the queue
+    assert _wait_counted(cluster, ids, timeout=60) == {conversation: 1 for conversation in ids}
+    assert "the events consumer stopped (code -9); restarting it" in cluster.everything_printed()
 
 
 def test_a_rasa_server_killed_under_traffic_leaves_the_other_answering(cluster) -> None:

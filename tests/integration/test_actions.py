@@ -40,15 +40,16 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
     built.close()
 
 
-def build_services(folder: Path) -> Services:
-    """The fixture dialogues compiled, the always-free agents, one known lead, a fixed clock."""
+def build_services(folder: Path, **extra: str) -> Services:
+    """The fixture dialogues compiled, the always-free agents, one known lead, a fixed clock (`extra`: more of
+    the environment)."""
     compiled, problems = compile_project(ROOT, [str(FIXTURES / "dialogues")])
     assert problems == [] and compiled is not None
     compiled.write(folder / "build")
     settings = from_environment({
         "DYNCHAT_PROJECT": str(ROOT), "DYNCHAT_BUILD": str(folder / "build"), "DYNCHAT_VAR": str(folder),
         "DYNCHAT_AGENTS": str(FIXTURES / "agents" / "always.yml"), "DYNCHAT_ACCOUNTS": str(folder / "none.csv"),
-        "DYNCHAT_FIELD_MAP": str(folder / "none.yml"), "DYNCHAT_PUBLIC_URL": "https://chat.example.test"})
+        "DYNCHAT_FIELD_MAP": str(folder / "none.yml"), "DYNCHAT_PUBLIC_URL": "https://chat.example.test", **extra})
     built = Services(settings, clock=lambda: CLOCK)
     built.database.upgrade()
     built.visitors.upsert([KNOWN_LEAD])

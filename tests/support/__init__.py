@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import sys
 from pathlib import Path
 from typing import List
@@ -33,3 +34,16 @@ def expected_diagnostics(path: Path, **substitutions: str) -> List[str]:
 
 def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require_service(name: str, port: int) -> None:
+    """Skip without a service this machine should run (Redis, RabbitMQ); in CI its absence is a failure."""
+    import pytest
+
+    with socket.socket() as probe:
+        probe.settimeout(2)
+        if probe.connect_ex(("127.0.0.1", port)) != 0:
+            message = f"{name} is not reachable on 127.0.0.1:{port}"
+            if in_ci():
+                pytest.fail(message)
+            pytest.skip(message)

@@ -107,6 +107,7 @@ def environment(tmp: Path, dialogues: Path, rasa_port: int = 0, action_port: int
         "PYTHONPATH": str(ROOT), "DYNCHAT_PROJECT": str(ROOT), "DYNCHAT_DIALOGUES": str(dialogues),
         "DYNCHAT_BUILD": str(tmp / "build"), "DYNCHAT_MODELS": str(tmp / "models"),
         "DYNCHAT_RASA_PORT": str(rasa_port or free_port()), "DYNCHAT_ACTION_PORT": str(action_port or free_port()),
+        "DYNCHAT_EVENTS_PORT": str(free_port()),  # the events consumer's health (with RABBITMQ_URL)
         "DATABASE_URL": f"sqlite:///{tmp / 'visitors.db'}", "DYNCHAT_VAR": str(tmp / "var"),
         "DYNCHAT_WEB_PORT": "0",  # the widget's tests start the demo site on a port of their own
         "DYNCHAT_AGENTS": str(tmp / "no-agents.yml"),  # meetings are off unless a test gives agents

@@ -83,7 +83,7 @@ def test_the_manifests_agree_with_the_code() -> None:
     known = _settings_read() | OTHERS
     config = next(doc for doc in _documents() if doc["kind"] == "ConfigMap")
     assert set(config["data"]) <= known
-    health = {"rasa": "/", "actions": "/health", "console": "/_web/health"}
+    health = {"rasa": "/", "actions": "/health", "console": "/_web/health", "events": "/health"}
     for container in _containers():
         assert container["args"][:3] == ["dynchat", "serve", container["name"]]
         assert {env["name"] for env in container.get("env") or []} <= known

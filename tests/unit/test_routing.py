@@ -185,7 +185,7 @@ def test_an_agent_skipped_as_busy_is_owed_the_turn_and_the_spread_stays_within_o
     state, counts = PoolState(), {}
     for turn in range(997):
         busy = FIVE[(turn * 7) % 5].email if turn % 3 else None
-        choice = rotate(FIVE, state, lambda a: "busy" if a.email == busy else None, "all")
+        choice = rotate(FIVE, state, lambda a, busy=busy: "busy" if a.email == busy else None, "all")
         state = choice.state
         counts[choice.agent.email] = counts.get(choice.agent.email, 0) + 1
     assert max(counts.values()) - min(counts.values()) <= 1, counts
