@@ -10,14 +10,21 @@ busy timeout, `synchronous=NORMAL`: durable at checkpoints, safe against a
 crashed process); PostgreSQL is left exactly as Rasa configures it. New
 events are written with one multi-row insert instead of one ORM object each
 (the same rows, in the same order), and read back as their JSON column only.
+The queries run on a thread, not on the Rasa server's event loop, which goes
+on with other visitors' messages meanwhile (Rasa's lock store keeps one
+conversation's messages in order). A tracker remembers how many of its
+events are stored, so a save neither counts them nor, with an event broker,
+retrieves the whole conversation again to find what to publish.
 
 Configured by `dynchat run` (`bot.web.serve.endpoints_for`) as
 `tracker_store: {type: bot.web.tracker_store.SQLTrackerStore, url: ...}`.
 """
 from __future__ import annotations
 
+import asyncio
+import itertools
 import json
-from typing import TYPE_CHECKING, Any, Dict, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 import sqlalchemy as sa
 from rasa.core import tracker_store
@@ -30,6 +37,8 @@ from bot.store.database import sqlite_pragmas
 
 if TYPE_CHECKING:
     from rasa.shared.core.events import Event
+
+STORED = "_dynchat_stored_events"  # on a tracker: how many of its events are in the table
 
 
 class SQLTrackerStore(tracker_store.SQLTrackerStore):
@@ -55,22 +64,47 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
             self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
 
     async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> Optional[DialogueStateTracker]:
-        """Rasa's `_retrieve`, reading only the events' JSON (not whole ORM objects)."""
+        """Rasa's `_retrieve`, reading only the events' JSON (not whole ORM objects), off the event loop."""
+        rows = await asyncio.to_thread(self._event_data, sender_id, fetch_events_from_all_sessions)
+        events = [json.loads(data) for data in rows]
+        if self.domain and events:
+            tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+            if not fetch_events_from_all_sessions:  # what save's own count would find: no query needed then
+                tracker.__dict__[STORED] = len(tracker.events)
+            return tracker
+        return None
+
+    def _event_data(self, sender_id: str, fetch_events_from_all_sessions: bool) -> List[str]:
         with self.session_scope() as session:
             rows = self._event_query(session, sender_id, fetch_events_from_all_sessions) \
                 .with_entities(self.SQLEvent.data).all()
-            events = [json.loads(data) for (data,) in rows]
-        if self.domain and events:
-            return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
-        return None
+        return [data for (data,) in rows]
 
     async def save(self, tracker: DialogueStateTracker) -> None:
-        """Rasa's `save`: the events not yet stored, as Rasa's rows, in one insert."""
-        await self.stream_events(tracker)
+        """Rasa's `save`: the events not yet stored, published to the event broker (Rasa's order: published,
+        then stored) and stored as Rasa's rows in one insert, the database's part off the event loop.
+
+        Rasa finds the new events by counting the stored ones, and its event broker by retrieving the whole
+        tracker again; a tracker this store retrieved (or saved) knows how many of its events are stored, so
+        neither query is made for it."""
+        stored = tracker.__dict__.get(STORED)
+        if stored is None or stored > len(tracker.events):
+            new = await asyncio.to_thread(self._unstored, tracker)
+        else:
+            new = list(itertools.islice(tracker.events, stored, len(tracker.events)))
+        if self.event_broker is not None and new:
+            await self._stream_new_events(self.event_broker, new, tracker.sender_id)
+        await asyncio.to_thread(self._insert, tracker.sender_id, new)
+        tracker.__dict__[STORED] = len(tracker.events)
+
+    def _unstored(self, tracker: DialogueStateTracker) -> List["Event"]:
         with self.session_scope() as session:
-            rows = [self._row(tracker.sender_id, event) for event in self._additional_events(session, tracker)]
-            if rows:
-                session.execute(sa.insert(self.SQLEvent.__table__), rows)
+            return list(self._additional_events(session, tracker))
+
+    def _insert(self, sender_id: str, events: List["Event"]) -> None:
+        with self.session_scope() as session:
+            if events:
+                session.execute(sa.insert(self.SQLEvent.__table__), [self._row(sender_id, event) for event in events])
             session.commit()
 
     @staticmethod

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, List, Tuple
+from typing import Any, Dict, List, Tuple
 
 import sqlalchemy as sa
+from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore as RasaSQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
@@ -50,13 +51,26 @@ def _rows(url: str) -> List[Tuple]:
         engine.dispose()
 
 
+class Published(EventBroker):
+    """What the store hands to an event broker (Rasa's Pika broker publishes exactly these bodies)."""
+
+    def __init__(self) -> None:
+        self.bodies: List[Dict[str, Any]] = []
+
+    def publish(self, event: Dict[str, Any]) -> None:
+        self.bodies.append(event)
+
+
 def _converse(store: Any) -> List[Any]:
-    """Save a conversation turn by turn as the processor does; what Rasa reads back each time."""
+    """Save a conversation turn by turn as the processor does (the third turn on the object the second saved,
+    as the processor saves twice in a turn); what Rasa reads back each time, and what it publishes."""
+    store.event_broker = Published()
+
     async def run() -> List[Any]:
         seen = []
         tracker = DialogueStateTracker("visitor-1", DOMAIN.slots)
-        for turn in TURNS:
-            retrieved = await store.retrieve("visitor-1")
+        for number, turn in enumerate(TURNS):
+            retrieved = await store.retrieve("visitor-1") if number != 2 else None
             if retrieved is not None:
                 tracker = retrieved
             for event in turn:
@@ -65,6 +79,7 @@ def _converse(store: Any) -> List[Any]:
             for read in (await store.retrieve("visitor-1"), await store.retrieve_full_tracker("visitor-1")):
                 seen.append((read.current_state(), [e.as_dict() for e in read.events]))
         seen.append(await store.retrieve("nobody"))
+        seen.append(store.event_broker.bodies)
         return seen
     return asyncio.run(run())
 
@@ -75,6 +90,7 @@ def _both(url_ours: str, url_rasa: str) -> None:
     try:
         assert _converse(ours) == _converse(theirs)
         assert _rows(url_ours) == _rows(url_rasa) and len(_rows(url_ours)) == sum(len(t) for t in TURNS)
+        assert len(ours.event_broker.bodies) == sum(len(t) for t in TURNS)  # each event published once
     finally:
         ours.engine.dispose()
         theirs.engine.dispose()
