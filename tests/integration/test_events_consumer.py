@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
+import time
 import uuid
 from pathlib import Path
-from typing import Any, Dict, Iterator, List
+from typing import Any, Callable, Dict, Iterator, List
 
 import aio_pika
 import pytest
@@ -81,20 +83,18 @@ async def _publish_with_rasa(queue: str, bodies: List[Dict[str, Any]], raw: List
     await broker.close()
 
 
-async def _consume_until(consumer: EventsConsumer, done, timeout: float = 20.0) -> None:
-    stopping = asyncio.Event()
-    task = asyncio.create_task(consumer.run(stopping))
+def _consume_until(consumer: EventsConsumer, done: Callable[[], bool], timeout: float = 20.0) -> None:
+    stopping = threading.Event()
+    worker = threading.Thread(target=consumer.run, args=(stopping,), daemon=True)
+    worker.start()
     try:
-        for _ in range(int(timeout / 0.1)):
-            if task.done():
-                task.result()
-            if done():
-                return
-            await asyncio.sleep(0.1)
-        raise AssertionError(f"not done in {timeout}s: {consumer.progress}")
+        deadline = time.monotonic() + timeout
+        while not done():
+            assert worker.is_alive() and time.monotonic() < deadline, f"not done in {timeout}s: {consumer.progress}"
+            time.sleep(0.05)
     finally:
         stopping.set()
-        await asyncio.wait_for(task, 10)
+        worker.join(10)
 
 
 def _activities(services: Services) -> List[str]:
@@ -119,8 +119,8 @@ def test_the_consumer_counts_each_step_once_from_what_rasa_published(services: S
                      AT + 5)
     bodies = _published("visitor-1", known) + _published("visitor-2", anonymous) + _published("visitor-1", known)
     asyncio.run(_publish_with_rasa(queue, bodies, raw=[b"not json", b'{"event": "slot", "name": "dc_happened"}']))
-    consumer = EventsConsumer(services.activity, AMQP, queue, wait=0.05)
-    asyncio.run(_consume_until(consumer, lambda: consumer.progress.messages == len(bodies) + 2))
+    consumer = EventsConsumer(services.activity, AMQP, queue, wait=0.1)
+    _consume_until(consumer, lambda: consumer.progress.messages == len(bodies) + 2)
     counts = services.analytics.report(DAY, DAY).dialogues["shop"].counts
     assert (counts["triggered"], counts["acquired"], counts["engaged"]) == (2, 1, 1)  # the repeated step: once
     assert _activities(services) == ["captured", "triggered"]  # the known lead's, once; nothing for the anonymous
@@ -133,26 +133,18 @@ def test_a_batch_the_database_refuses_stays_in_the_queue_and_is_counted_when_it_
     asyncio.run(_publish_with_rasa(queue, _published("visitor-3", step)))
     with services.database.engine.begin() as connection:  # a real failure: the table the counts go to is gone
         connection.execute(text("ALTER TABLE dc_chat_events RENAME TO dc_chat_events_away"))
-    consumer = EventsConsumer(services.activity, AMQP, queue, wait=0.05)
+    consumer = EventsConsumer(services.activity, AMQP, queue, wait=0.1)
 
-    async def scenario() -> None:
-        stopping = asyncio.Event()
-        task = asyncio.create_task(consumer.run(stopping))
-        for _ in range(100):
-            if consumer.progress.failures:
-                break
-            await asyncio.sleep(0.1)
-        assert consumer.progress.failures >= 1 and consumer.progress.messages == 0
-        with services.database.engine.begin() as connection:
-            connection.execute(text("ALTER TABLE dc_chat_events_away RENAME TO dc_chat_events"))
-        for _ in range(100):
-            if consumer.progress.messages:
-                break
-            await asyncio.sleep(0.1)
-        stopping.set()
-        await asyncio.wait_for(task, 10)
+    def renamed_back() -> bool:
+        if consumer.progress.failures:
+            with services.database.engine.begin() as connection:
+                connection.execute(text("ALTER TABLE dc_chat_events_away RENAME TO dc_chat_events"))
+            return True
+        return False
 
-    asyncio.run(scenario())
+    _consume_until(consumer, renamed_back)
+    assert consumer.progress.messages == 0  # refused: back in the queue, not acknowledged
+    _consume_until(consumer, lambda: consumer.progress.messages == 3)
     assert services.analytics.report(DAY, DAY).dialogues["shop"].counts["triggered"] == 1
 
 
