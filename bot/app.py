@@ -12,11 +12,15 @@ import asyncio
 import dataclasses
 import functools
 import json
+import logging
+import math
 import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Dict, Optional, Tuple, TypeVar
+
+from redis.exceptions import RedisError
 
 from bot.calendars.google import GoogleCalendar
 from bot.calendars.outlook import OutlookCalendar
@@ -47,11 +51,13 @@ from bot.store.meetings import Meetings
 from bot.store.outbox import Outbox
 from bot.store.privacy import PersonalData
 from bot.store.requests import PersonRequests
+from bot.store.shared_rates import SharedRateLimit
 from bot.store.switches import Switches
 from bot.store.users import UserStore
 from bot.store.visitors import VisitorStore
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 
 class Services:
@@ -64,6 +70,7 @@ class Services:
         self.clock = clock  # what "now" is for meeting times (tests fix it)
         self._lock = threading.Lock()
         self._executor: Optional[ThreadPoolExecutor] = None
+        self._redis_warned = -math.inf
 
     # --- stores ---------------------------------------------------------------
     @functools.cached_property
@@ -141,12 +148,32 @@ class Services:
         """This process's buckets: per conversation, per IP address (see `bot.core.rates`)."""
         return RateLimit(self.settings.rate_per_visitor), RateLimit(self.settings.rate_per_address)
 
-    def too_fast(self, conversation: Optional[str], address: Optional[str]) -> Optional[float]:
-        """None when this message may go on, else the seconds until the sender may send again."""
-        per_visitor, per_address = self.rates
+    @functools.cached_property
+    def shared_rates(self) -> Optional[Tuple[SharedRateLimit, SharedRateLimit]]:
+        """With REDIS_URL, the buckets every Rasa server shares (per conversation, per IP address)."""
+        if not self.settings.redis_url:
+            return None
+        from redis.asyncio import Redis
+
+        client = Redis.from_url(self.settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        return (SharedRateLimit(client, "visitor", self.settings.rate_per_visitor),
+                SharedRateLimit(client, "address", self.settings.rate_per_address))
+
+    async def too_fast(self, conversation: Optional[str], address: Optional[str]) -> Optional[float]:
+        """None when this message may go on, else the seconds until the sender may send again: counted in Redis
+        across the Rasa servers when there is one (this server's own counts while it does not answer)."""
+        keyed = [(kind, key) for kind, key in ((1, counted_address(address)), (0, conversation)) if key]
+        if self.shared_rates is not None:
+            try:
+                waits = [await self.shared_rates[kind].allow(key) for kind, key in keyed]
+                return max((wait for wait in waits if wait is not None), default=None)
+            except (RedisError, OSError) as error:
+                if time.monotonic() - self._redis_warned > 60:
+                    self._redis_warned = time.monotonic()
+                    logger.warning("rate limits: Redis did not answer (%s); this server counts alone meanwhile",
+                                   type(error).__name__)
         now = time.monotonic()
-        keys = ((per_address, counted_address(address)), (per_visitor, conversation))
-        waits = [limit.allow(key, now) for limit, key in keys if key]
+        waits = [self.rates[kind].allow(key, now) for kind, key in keyed]
         return max((wait for wait in waits if wait is not None), default=None)
 
     # --- configuration files ----------------------------------------------------

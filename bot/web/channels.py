@@ -88,7 +88,7 @@ async def checked_rest_message(request: Request) -> Optional[response.HTTPRespon
     elif not is_conversation_id(app.services().conversation_key, sender):
         return response.json({"error": "'sender' is a conversation id the bot issued: POST /widget/visit "
                                        "answers with one (session_id)"}, status=400)
-    wait = app.services().too_fast(sender, client_address(request))
+    wait = await app.services().too_fast(sender, client_address(request))
     if wait is not None:
         return too_fast(wait)
     problem = check_message(data.get("message"))
@@ -184,7 +184,7 @@ class SocketIOInput(socketio.SocketIOInput):
                     or data.get("session_id") == sid:
                 return
             session = await self.sio.get_session(sid, namespace=self.namespace or "/")
-            wait = app.services().too_fast(data["session_id"], session.get("address"))
+            wait = await app.services().too_fast(data["session_id"], session.get("address"))
             problem = TOO_FAST if wait is not None else check_message(data.get("message", ""))
             if problem:
                 await self.sio.emit(self.bot_message_evt, {"text": problem}, room=sid)

@@ -93,7 +93,7 @@ class WidgetInput(InputChannel):
             if not isinstance(body, dict):
                 return _error(400, "send a JSON object: {session_id, metadata}")
             services = app.services()
-            wait = services.too_fast(None, client_address(request))  # new conversations per address
+            wait = await services.too_fast(None, client_address(request))  # new conversations per address
             if wait is not None:
                 return too_fast(wait)
             asked = body.get("session_id")

@@ -56,7 +56,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, module_postgres_url: str) 
     env.update({"DATABASE_URL": module_postgres_url, "REDIS_URL": "redis://127.0.0.1:6379/3",
                 "RABBITMQ_URL": "amqp://guest:guest@127.0.0.1:5672/", "DYNCHAT_EVENTS_QUEUE": queue,
                 "DYNCHAT_RASA_SERVERS": "2", "DYNCHAT_ACTION_SERVERS": "2",
-                "DYNCHAT_AGENTS": str(FIXTURES / "agents" / "always.yml")})
+                "DYNCHAT_AGENTS": str(FIXTURES / "agents" / "always.yml"),
+                "DYNCHAT_RATE_PER_VISITOR": "10"})  # more than a conversation here sends; a script meets it
     e2e_support.train(env)
     running = e2e_support.start(env, timeout=600)
     yield running
@@ -150,6 +151,18 @@ def test_the_dashboards_counts_wait_in_rabbitmq_while_the_events_consumer_is_dow
         os.kill(int(found[0]), signal.SIGKILL)  # its deliveries go back to the queue
     assert _wait_counted(cluster, ids, timeout=60) == {conversation: 1 for conversation in ids}
     assert "the events consumer stopped (code -9); restarting it" in cluster.everything_printed()
+
+
+def test_a_visitor_is_limited_across_both_rasa_servers(cluster) -> None:
+    """Before, each Rasa server counted alone: round robin over two gave a script twice the limit (here all 20)."""
+    sender = cluster.conversation("replaying")
+    answers = [requests.post(cluster.base + "/webhooks/rest/webhook", timeout=60,
+                             json={"sender": sender, "message": "/session_start", "metadata": {"url": HOME}})
+               for _ in range(20)]
+    assert {answer.headers.get("X-Dynchat-Server") for answer in answers} == {"rasa1", "rasa2"}
+    statuses = [answer.status_code for answer in answers]
+    assert set(statuses) == {200, 429} and statuses.count(200) <= 12, statuses  # 10 a minute, refilled as it goes
+    assert all(answer.headers["Retry-After"] for answer in answers if answer.status_code == 429)
 
 
 def test_a_rasa_server_killed_under_traffic_leaves_the_other_answering(cluster) -> None:
