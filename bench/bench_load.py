@@ -9,7 +9,7 @@ level, and the checks: every message answered, every booking exactly one meeting
 no agent double-booked, the round robin's spread. The stock bot gets the same visitors with its own three
 turns. The highest level whose p99 stays under 500 ms is reported for both.
 
-Usage: .venv/bin/python bench/bench_load.py [--levels 25,50,100,200] [--seconds 60] [--json FILE]
+Usage: .venv/bin/python bench/bench_load.py [--levels 10,25,50,100,200] [--seconds 60] [--json FILE]
 Needs PostgreSQL (5432), Redis (6379), RabbitMQ (5672) and Debian's haproxy, as `make test` has them.
 """
 from __future__ import annotations
@@ -186,7 +186,7 @@ def fresh_database() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--levels", default="25,50,100,200")
+    parser.add_argument("--levels", default="10,25,50,100,200")
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--json")
     args = parser.parse_args()
