@@ -40,7 +40,7 @@ from bot.calendars.google import event_id_for  # noqa: E402
 from bot.core.identity import signature  # noqa: E402
 from tests.support import FIXTURES  # noqa: E402
 from tests.support import e2e as e2e_support  # noqa: E402
-from tests.support.google import service_account_info, start_google  # noqa: E402
+from tests.support.google import registered_service_account, start_google  # noqa: E402
 
 AGENTS = 4
 DAY = "[\"00:00-24:00\"]"
@@ -198,7 +198,8 @@ def main() -> None:
     bot = stock_process = None
     try:
         key = scratch / "service-account.json"
-        key.write_text(json.dumps(service_account_info(f"{google.base_url}/token")))
+        key.write_text(json.dumps(registered_service_account(
+            google, [f"agent{n}@agents.test" for n in range(1, AGENTS + 1)])))
         database_url = fresh_database()
         env = e2e_support.environment(scratch, FIXTURES / "dialogues")
         env.update({"DATABASE_URL": database_url, "REDIS_URL": "redis://127.0.0.1:6379/4",

@@ -6,7 +6,9 @@ key's `token_uri`). Free/busy is asked in windows of at most 90 days and 50
 calendars a query, and a calendar that answers with an error counts as busy
 (never book what we cannot see). Events get an id derived from the meeting
 (base32hex), so an insert retried after a lost answer gets 409 and the
-existing event is used: no duplicates. Rate limits (403 usageLimits, 429)
+existing event is used: no duplicates. The Meet link is read once Google
+has made it (the conference is `pending` at first; read again for a few
+seconds, else the meeting has no link). Rate limits (403 usageLimits, 429)
 and 5xx are retried with backoff, honouring Retry-After.
 """
 from __future__ import annotations
@@ -15,7 +17,7 @@ import base64
 import datetime
 import time
 import uuid
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from google.auth.transport.requests import AuthorizedSession
 from google.oauth2 import service_account
@@ -28,12 +30,19 @@ SCOPES = ["https://www.googleapis.com/auth/calendar"]
 MAX_WINDOW = 90 * 86400
 MAX_CALENDARS = 50
 RATE_REASONS = {"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded"}
+# Meet links are made asynchronously: an inserted event's conference may be "pending", to be read again
+# (https://developers.google.com/calendar/api/guides/create-events#conferencing); waits between reads
+MEET_POLL = (0.3, 0.7, 1.5)
 
 
 def event_id_for(meeting_id: str) -> str:
     """A Google event id from a meeting id: base32hex (0-9, a-v), stable for retries."""
     raw = uuid.UUID(meeting_id).bytes
     return base64.b32hexencode(raw).decode().rstrip("=").lower()
+
+
+def _conference_status(event: Mapping[str, Any]) -> str:
+    return str((((event.get("conferenceData") or {}).get("createRequest") or {}).get("status") or {}).get("statusCode", ""))
 
 
 def _rfc3339(epoch: int) -> str:
@@ -72,23 +81,42 @@ class GoogleCalendar:
 
     def busy(self, agents: Sequence[str], window: Interval) -> Dict[str, List[Interval]]:
         """Busy intervals per agent; an agent whose calendar errs is busy for the whole window."""
+        return self.busy_and_errors(agents, window)[0]
+
+    def busy_and_errors(self, agents: Sequence[str], window: Interval) -> Tuple[Dict[str, List[Interval]], Dict[str, str]]:
+        """Busy intervals per agent, and why an agent's calendar could not be read (its reason: `notFound` for an
+        address that is no calendar of the domain, `RefreshError` for one that cannot be acted as)."""
         busy: Dict[str, List[Interval]] = {agent: [] for agent in agents}
-        if not agents:
-            return busy
+        errors: Dict[str, str] = {}
         for group_start in range(0, len(agents), MAX_CALENDARS):
             group = list(agents[group_start:group_start + MAX_CALENDARS])
             start = window[0]
             while start < window[1]:
                 end = min(window[1], start + MAX_WINDOW)
                 body = {"timeMin": _rfc3339(start), "timeMax": _rfc3339(end), "items": [{"id": a} for a in group]}
-                answer = self._call(group[0], "POST", "/calendar/v3/freeBusy", json=body)
+                answer = self._free_busy(group, body, errors)
                 for agent in group:
                     calendar = (answer.get("calendars") or {}).get(agent, {})
                     if calendar.get("errors") or agent not in (answer.get("calendars") or {}):
+                        errors.setdefault(agent, str((calendar.get("errors") or [{}])[0].get("reason") or "missing"))
                         busy[agent].append((start, end))
                     busy[agent] += [(_epoch(b["start"]), _epoch(b["end"])) for b in calendar.get("busy", [])]
                 start = end
-        return busy
+        return busy, errors
+
+    def _free_busy(self, group: Sequence[str], body: Mapping[str, Any], errors: Dict[str, str]) -> Any:
+        """Ask as the first agent of the group that can be acted as: a mistyped address (no user of the domain,
+        so no token) makes that agent unbookable, not the whole group."""
+        for subject in group:
+            if subject in errors:
+                continue
+            try:
+                return self._call(subject, "POST", "/calendar/v3/freeBusy", json=body)
+            except CalendarError as exc:
+                if exc.reason != "RefreshError" or subject == group[-1]:
+                    raise
+                errors[subject] = exc.reason
+        raise CalendarError(0, "RefreshError")
 
     def create(self, meeting_id: str, agent_email: str, start: int, end: int, summary: str,
                attendee: Optional[str]) -> CreatedEvent:
@@ -106,6 +134,11 @@ class GoogleCalendar:
         except CalendarError as exc:
             if exc.status != 409:
                 raise
+            event = self._call(agent_email, "GET", f"{path}/{event_id}")
+        for wait in MEET_POLL:
+            if _conference_status(event) != "pending":
+                break
+            self.sleep(wait)
             event = self._call(agent_email, "GET", f"{path}/{event_id}")
         return CreatedEvent(event["id"], event.get("hangoutLink"))
 

@@ -14,10 +14,11 @@ from __future__ import annotations
 import datetime
 import time
 import uuid
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import msal
 import requests
+from zoneinfo import ZoneInfo
 
 from bot.calendars.base import CalendarError, CreatedEvent
 from bot.calendars.retry import call_with_retries
@@ -34,11 +35,14 @@ def _graph_time(epoch: int) -> Dict[str, str]:
 
 
 def _epoch(value: Dict[str, str]) -> int:
+    """A dateTimeTimeZone Graph answered (UTC, as asked with Prefer; an IANA zone read as such)."""
     text = value["dateTime"].split(".")[0]
-    return int(datetime.datetime.fromisoformat(text).replace(tzinfo=datetime.timezone.utc).timestamp())
+    zone = value.get("timeZone") or "UTC"
+    tz = datetime.timezone.utc if zone == "UTC" else ZoneInfo(zone)
+    return int(datetime.datetime.fromisoformat(text).replace(tzinfo=tz).timestamp())
 
 
-class _Session(requests.Session):
+class VerifyingSession(requests.Session):
     """A session whose `verify` wins over REQUESTS_CA_BUNDLE (requests lets the environment override it)."""
 
     def request(self, *args: Any, **kwargs: Any) -> requests.Response:
@@ -51,7 +55,7 @@ class OutlookCalendar:
                  authority_host: str = "https://login.microsoftonline.com",
                  graph_url: str = "https://graph.microsoft.com", verify: Any = True, max_attempts: int = 5,
                  sleep: Callable[[float], None] = time.sleep) -> None:
-        self.session = _Session()
+        self.session = VerifyingSession()
         self.session.verify = verify
         self.app = msal.ConfidentialClientApplication(
             client_id, client_credential=client_secret, authority=f"{authority_host.rstrip('/')}/{tenant}",
@@ -66,24 +70,30 @@ class OutlookCalendar:
             raise CalendarError(401, str(result.get("error") or "no token"))
         return result["access_token"]
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+    def _call(self, method: str, path: str, headers: Optional[Mapping[str, str]] = None, **kwargs: Any) -> Any:
         """One Graph call, retried on throttling (429) and server errors."""
         return call_with_retries(
             lambda: self.session.request(method, self.graph + path, timeout=30,
-                                         headers={"Authorization": f"Bearer {self._token()}"}, **kwargs),
+                                         headers={**(headers or {}), "Authorization": f"Bearer {self._token()}"},
+                                         **kwargs),
             attempts=self.max_attempts, sleep=self.sleep,
             reason_of=lambda reply: reply.json().get("error", {}).get("code", ""))
 
     def busy(self, agents: Sequence[str], window: Interval) -> Dict[str, List[Interval]]:
+        return self.busy_and_errors(agents, window)[0]
+
+    def busy_and_errors(self, agents: Sequence[str], window: Interval) -> Tuple[Dict[str, List[Interval]], Dict[str, str]]:
+        """Busy intervals per agent, and why a schedule could not be read (Graph's responseCode, or
+        `ErrorInvalidUser` for an address that is no user of the tenant)."""
         busy: Dict[str, List[Interval]] = {agent: [] for agent in agents}
+        errors: Dict[str, str] = {}
         for group_start in range(0, len(agents), MAX_SCHEDULES):
             group = list(agents[group_start:group_start + MAX_SCHEDULES])
             start = window[0]
             while start < window[1]:
                 end = min(window[1], start + MAX_WINDOW)
-                answer = self._call("POST", f"/v1.0/users/{group[0]}/calendar/getSchedule", json={
-                    "schedules": group, "startTime": _graph_time(start), "endTime": _graph_time(end),
-                    "availabilityViewInterval": 30})
+                answer = self._schedule(group, {"schedules": group, "startTime": _graph_time(start),
+                                                "endTime": _graph_time(end), "availabilityViewInterval": 30}, errors)
                 seen = set()
                 for schedule in answer.get("value", []):
                     agent = schedule.get("scheduleId")
@@ -91,14 +101,31 @@ class OutlookCalendar:
                     if agent not in busy:
                         continue
                     if schedule.get("error"):
+                        errors.setdefault(agent, str(schedule["error"].get("responseCode") or "error"))
                         busy[agent].append((start, end))
                         continue
                     busy[agent] += [(_epoch(item["start"]), _epoch(item["end"]))
                                     for item in schedule.get("scheduleItems", []) if item.get("status") != "free"]
                 for agent in set(group) - seen:
+                    errors.setdefault(agent, "missing")
                     busy[agent].append((start, end))
                 start = end
-        return busy
+        return busy, errors
+
+    def _schedule(self, group: Sequence[str], body: Mapping[str, Any], errors: Dict[str, str]) -> Any:
+        """getSchedule through the first agent of the group who is a user of the tenant (a mistyped address makes
+        that agent unbookable, not the group); times answered in UTC."""
+        for asker in group:
+            if asker in errors:
+                continue
+            try:
+                return self._call("POST", f"/v1.0/users/{asker}/calendar/getSchedule", json=body,
+                                  headers={"Prefer": 'outlook.timezone="UTC"'})
+            except CalendarError as exc:
+                if exc.status != 404 or asker == group[-1]:
+                    raise
+                errors[asker] = exc.reason
+        raise CalendarError(404, "ErrorInvalidUser")
 
     def create(self, meeting_id: str, agent_email: str, start: int, end: int, summary: str,
                attendee: Optional[str]) -> CreatedEvent:

@@ -34,7 +34,7 @@ from bot.emulators.control import ControlPlane
 
 MAX_BATCH = 300
 ERRORS = {
-    "601": "Access token invalid", "602": "Access token expired", "603": "Access denied",
+    "600": "Access token missing", "601": "Access token invalid", "602": "Access token expired", "603": "Access denied",
     "604": "Request timed out", "606": "Max rate limit '{limit}' exceeded with in '{window}' secs",
     "607": "Daily quota reached", "608": "API Temporarily Unavailable", "609": "Invalid JSON",
     "610": "Requested resource not found", "611": "System error", "615": "Concurrent access limit reached",
@@ -79,6 +79,11 @@ class State:
     fail_next_jobs: int = 0
     max_processing: int = 0
     lead_changes: List[Dict[str, Any]] = field(default_factory=list)  # New Lead (12) / Change Data Value (13)
+    custom_fields: set = field(default_factory=set)  # the instance's custom fields (the seed's columns)
+
+    def known_field(self, name: str) -> bool:
+        """A field of the instance's lead schema (describe.json): the standard ones and its custom ones."""
+        return name == "id" or name in LEAD_FIELDS or name in self.custom_fields
 
     def emails(self, email: str) -> List[int]:
         wanted = email.strip().lower()
@@ -143,12 +148,15 @@ def create_app(state: State) -> Sanic:
         state.max_in_flight = max(state.max_in_flight, state.in_flight)
         request.ctx.counted = True
         fault = await state.control.before_call(
-            f"{request.method} {request.path}{'?_method=GET' if request.args.get('_method') else ''}")
+            f"{request.method} {request.path}"
+            f"{'?_method=GET' if request.args.get('_method') or (request.form and request.form.get('_method')) else ''}")
         if fault and fault.get("status"):  # a gateway error: plain text, before the API looks at the call
             return response.text("Service Unavailable", status=int(fault["status"]))
         auth = request.headers.get("authorization", "")
         token = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
-        if not token or token not in state.tokens:
+        if not token:  # "600 Access token missing" (developers.marketo.com, error codes)
+            return error(state, "600")
+        if token not in state.tokens:
             return error(state, "601")
         if state.tokens[token] <= now:
             return error(state, "602")
@@ -172,14 +180,19 @@ def create_app(state: State) -> Sanic:
             request.ctx.counted = False
             state.in_flight -= 1
 
-    @app.get("/identity/oauth/token")
+    @app.route("/identity/oauth/token", methods=["GET", "POST"])
     async def token(request: Request):
+        """GET with the query string, or POST with it or a form (both documented)."""
         state.token_requests += 1
+        form = request.form if request.method == "POST" else {}
+
+        def param(name: str) -> Optional[str]:
+            return request.args.get(name) or (form.get(name) if form else None)
         if state.control.token_error():
             return response.json({"error": "unauthorized", "error_description": "Bad client credentials"}, status=401)
-        if request.args.get("grant_type") != "client_credentials":
+        if param("grant_type") != "client_credentials":
             return response.json({"error": "invalid_request", "error_description": "Unsupported grant type"}, status=400)
-        if request.args.get("client_id") != state.client_id or request.args.get("client_secret") != state.client_secret:
+        if param("client_id") != state.client_id or param("client_secret") != state.client_secret:
             return response.json({"error": "unauthorized", "error_description": "Bad client credentials"}, status=401)
         now = time.monotonic()
         current = state.current_token
@@ -191,8 +204,10 @@ def create_app(state: State) -> Sanic:
         return response.json({"access_token": current, "token_type": "bearer", "expires_in": remaining,
                               "scope": "apiuser@example.com"})
 
-    def _fields(request_fields: Optional[str]) -> List[str]:
-        return [f for f in (request_fields or "").split(",") if f] or ["email", "firstName", "lastName",
+    def _fields(request_fields: Any) -> List[str]:
+        """`fields` comma-separated, or repeated (`fields=a&fields=b`, as clients send a list)."""
+        joined = ",".join(request_fields) if isinstance(request_fields, list) else (request_fields or "")
+        return [f for f in joined.split(",") if f] or ["email", "firstName", "lastName",
                                                                         "updatedAt", "createdAt"]
 
     def _project(lead_id: int, fields: List[str]) -> Dict[str, Any]:
@@ -213,8 +228,7 @@ def create_app(state: State) -> Sanic:
         if len(values) > MAX_BATCH:
             return error(state, "1003")
         fields = _fields(params.get("fields"))
-        unknown = [f for f in fields if f not in LEAD_FIELDS and f != "id"
-                   and not any(f in lead for lead in state.leads.values())]
+        unknown = [f for f in fields if not state.known_field(f)]
         if unknown:
             return error(state, "1006", what=unknown[0])
         if filter_type == "email":
@@ -229,12 +243,13 @@ def create_app(state: State) -> Sanic:
 
     @app.get("/rest/v1/leads.json")
     async def leads_get(request: Request):
-        return _lookup({k: request.args.get(k) for k in request.args})
+        return _lookup({k: (request.args.getlist(k) if k == "fields" else request.args.get(k)) for k in request.args})
 
     @app.post("/rest/v1/leads.json")
     async def leads_post(request: Request):
-        if request.args.get("_method") == "GET":
-            return _lookup({k: request.form.get(k) for k in request.form})
+        if request.args.get("_method") == "GET" or (request.form and request.form.get("_method") == "GET"):
+            # the override in the query string or in the form (clients send both)
+            return _lookup({k: (request.form.getlist(k) if k == "fields" else request.form.get(k)) for k in request.form})
         try:
             body = request.json
         except Exception:  # sanic raises InvalidUsage for bad JSON
@@ -258,8 +273,17 @@ def create_app(state: State) -> Sanic:
             if not isinstance(record, dict) or not record.get(lookup):
                 results.append({"status": "skipped", "reasons": [{"code": "1003", "message": ERRORS["1003"]}]})
                 continue
-            matches = state.emails(record[lookup]) if lookup == "email" else [
-                i for i, lead in state.leads.items() if lead.get(lookup) == record[lookup]]
+            unknown = [name for name in record if not state.known_field(name)]
+            if unknown:  # a field the instance does not have: the record is skipped, never stored
+                results.append({"status": "skipped", "reasons": [
+                    {"code": "1006", "message": ERRORS["1006"].format(what=unknown[0])}]})
+                continue
+            if lookup == "id":
+                matches = [int(record["id"])] if str(record["id"]).isdigit() and int(record["id"]) in state.leads else []
+            elif lookup == "email":
+                matches = state.emails(record[lookup])
+            else:
+                matches = [i for i, lead in state.leads.items() if lead.get(lookup) == record[lookup]]
             if len(matches) > 1 and action != "createOnly":
                 results.append({"status": "skipped", "reasons": [{"code": "1007", "message": ERRORS["1007"]}]})
             elif matches and action == "createOnly":
@@ -311,6 +335,19 @@ def create_app(state: State) -> Sanic:
         more = end < len(state.lead_changes)
         extra = {"nextPageToken": base64.b64encode(f"pos:{end}".encode()).decode(), "moreResult": more}
         return ok(page if page else None, **extra)
+
+    @app.get("/rest/v1/lead/<name:str>")
+    async def lead_by_id(request: Request, name: str):
+        """Get Lead by Id (`/rest/v1/lead/{id}.json`): the lead, or an empty result for an id no lead has."""
+        number = name[:-len(".json")] if name.endswith(".json") else ""
+        if not number.isdigit():
+            return error(state, "610")
+        lead_id = int(number)
+        fields = _fields(request.args.getlist("fields"))
+        unknown = [f for f in fields if not state.known_field(f)]
+        if unknown:
+            return error(state, "1006", what=unknown[0])
+        return ok([_project(lead_id, fields)] if lead_id in state.leads else [])
 
     @app.post("/rest/v1/leads/<lead_id:int>/associate.json")
     async def associate(request: Request, lead_id: int):
@@ -399,7 +436,7 @@ def create_app(state: State) -> Sanic:
         body = request.json if isinstance(request.json, dict) else None
         if not body or not isinstance(body.get("fields"), list) or not body["fields"]:
             return error(state, "1003")
-        unknown = [f for f in body["fields"] if f not in LEAD_FIELDS and f != "id"]
+        unknown = [f for f in body["fields"] if not state.known_field(str(f))]
         if unknown:
             return error(state, "1006", what=unknown[0])
         filters = body.get("filter") or {}
@@ -442,6 +479,24 @@ def create_app(state: State) -> Sanic:
         if job.status != "Created":
             return error(state, "1003")
         job.status, job.queued_at = "Queued", time.time()
+        return ok([_job_view(job)])
+
+    @app.get("/bulk/v1/leads/export.json")
+    async def export_list(request: Request):
+        """Get Export Lead Jobs: the jobs of the last seven days, filtered by `status` (comma-separated)."""
+        _advance_jobs()
+        wanted = {name for name in (request.args.get("status") or "").split(",") if name}
+        jobs = [_job_view(job) for job in state.jobs.values() if not wanted or job.status in wanted]
+        size = min(MAX_BATCH, int(request.args.get("batchSize", MAX_BATCH)))
+        return ok(jobs[:size])
+
+    @app.post("/bulk/v1/leads/export/<export_id>/cancel.json")
+    async def export_cancel(request: Request, export_id: str):
+        job = _job(export_id)
+        if job is None:
+            return error(state, "1003")
+        if job.status in ("Created", "Queued", "Processing"):
+            job.status, job.finished_at = "Cancelled", time.time()
         return ok([_job_view(job)])
 
     @app.get("/bulk/v1/leads/export/<export_id>/status.json")
@@ -492,8 +547,10 @@ def create_app(state: State) -> Sanic:
         state.fail_next_jobs += int(body.get("fail_next_jobs", 0))
         if "export_daily_bytes" in body:
             state.export_daily_bytes = int(body["export_daily_bytes"])
+        state.custom_fields.update(str(name) for name in body.get("custom_fields", []))
         for lead in body.get("add_leads", []):
             state.leads[int(lead.pop("id"))] = lead
+            state.custom_fields.update(name for name in lead if name not in LEAD_FIELDS)
 
     def stats(request: Request) -> Dict[str, Any]:
         window = float(request.args.get("window", state.rate_window))
@@ -521,6 +578,7 @@ def seed_from_csv(state: State, path: str) -> None:
         for row in csv.DictReader(handle):
             lead_id = int(row.pop("id"))
             cookies = row.pop("cookies", "") or ""
+            state.custom_fields.update(name for name in row if name not in LEAD_FIELDS)
             state.leads[lead_id] = {k: (None if v in ("", "null") else v) for k, v in row.items()}
             state.leads[lead_id].setdefault("createdAt", "2026-01-01T00:00:00Z")
             state.leads[lead_id].setdefault("updatedAt", state.leads[lead_id]["createdAt"])

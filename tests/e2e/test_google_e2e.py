@@ -15,7 +15,7 @@ from bot.store.database import open_database
 from bot.store.meetings import Meetings
 from tests.support import FIXTURES
 from tests.support import e2e as e2e_support
-from tests.support.google import service_account_info, start_google
+from tests.support.google import registered_service_account, start_google
 
 pytestmark = pytest.mark.e2e
 
@@ -35,7 +35,7 @@ def google():
 def bot(tmp_path_factory: pytest.TempPathFactory, google):
     tmp = tmp_path_factory.mktemp("google")
     key = tmp / "service-account.json"
-    key.write_text(json.dumps(service_account_info(f"{google.base_url}/token")))
+    key.write_text(json.dumps(registered_service_account(google, ["alex@agents.test", "sam@agents.test"])))
     env = e2e_support.environment(tmp, FIXTURES / "dialogues")
     env.update(DYNCHAT_AGENTS=str(FIXTURES / "agents" / "google.yml"), GOOGLE_SERVICE_ACCOUNT_FILE=str(key),
                GOOGLE_CALENDAR_BASE_URL=google.base_url)

@@ -17,6 +17,7 @@ pytestmark = pytest.mark.e2e
 def graph(tmp_path_factory):
     emulator = start_graph(tmp_path_factory.mktemp("graph-e2e"))
     now = datetime.datetime.now(datetime.timezone.utc)
+    emulator.faults(users=["alex@agents.test", "sam@agents.test"])
     emulator.faults(busy={"sam@agents.test": [[(now - datetime.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S"),
                                                 (now + datetime.timedelta(days=21)).strftime("%Y-%m-%dT%H:%M:%S")]]})
     yield emulator

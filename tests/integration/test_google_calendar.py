@@ -7,7 +7,7 @@ import pytest
 
 from bot.calendars.base import CalendarError
 from bot.calendars.google import GoogleCalendar, event_id_for
-from tests.support.google import service_account_info, start_google
+from tests.support.google import registered_service_account, start_google
 
 ANN, BO = "ann@agents.test", "bo@agents.test"
 START = int(datetime.datetime(2026, 12, 7, 10, tzinfo=datetime.timezone.utc).timestamp())
@@ -21,7 +21,7 @@ def google():
 
 
 def calendar_for(google, **options) -> GoogleCalendar:
-    return GoogleCalendar(service_account_info(f"{google.base_url}/token"), base_url=google.base_url,
+    return GoogleCalendar(registered_service_account(google, [ANN, BO]), base_url=google.base_url,
                           sleep=lambda seconds: None, **options)
 
 
@@ -94,7 +94,7 @@ def test_retry_after_is_honoured_and_backoff_is_capped() -> None:
 
 def test_the_server_asked_wait_is_used(google) -> None:
     waits = []
-    calendar = GoogleCalendar(service_account_info(f"{google.base_url}/token"), base_url=google.base_url,
+    calendar = GoogleCalendar(registered_service_account(google, [ANN, BO]), base_url=google.base_url,
                               sleep=waits.append)
     google.faults(calls=[{"status": 429}])
     calendar.busy([ANN], (START, START + 3600))

@@ -16,6 +16,7 @@ START = int(datetime.datetime(2026, 12, 7, 10, tzinfo=datetime.timezone.utc).tim
 @pytest.fixture(scope="module")
 def graph(tmp_path_factory):
     emulator = start_graph(tmp_path_factory.mktemp("graph"))
+    emulator.faults(users=[ANN, BO])  # the tenant's mailboxes
     yield emulator
     emulator.stop()
 
