@@ -253,3 +253,25 @@ def test_our_client_reads_the_meet_link_once_google_has_made_it(google, key) -> 
         assert created.join_url and created.join_url.startswith("https://meet.google.com/") and len(waits) == 2
     finally:
         google.faults(meet_pending_reads=0)
+
+
+def test_our_client_reads_busy_time_made_in_other_zones_and_all_day(google, key) -> None:
+    """Events another app made in Los Angeles, Kolkata, Stockholm's DST night and all day (the calendar in
+    Stockholm): our client sees each at its instant, so nothing is offered over them."""
+    google.faults(time_zones={CY: "Europe/Stockholm"}, events={CY: [
+        {"start": {"dateTime": "2027-06-01T09:00:00", "timeZone": "America/Los_Angeles"},
+         "end": {"dateTime": "2027-06-01T09:30:00", "timeZone": "America/Los_Angeles"}},
+        {"start": {"dateTime": "2027-06-02T09:00:00+05:30"}, "end": {"dateTime": "2027-06-02T10:00:00+05:30"}},
+        {"start": {"date": "2027-06-03"}, "end": {"date": "2027-06-04"}},
+        {"start": {"dateTime": "2027-06-04T12:00:00Z"}, "end": {"dateTime": "2027-06-04T13:00:00Z"},
+         "transparency": "transparent"},
+    ]})
+    calendar = GoogleCalendar(key, base_url=google.base_url, sleep=lambda seconds: None)
+
+    def at(*parts: int) -> int:
+        return int(datetime.datetime(*parts, tzinfo=UTC).timestamp())
+
+    busy = calendar.busy([CY], (at(2027, 6, 1), at(2027, 6, 5)))[CY]
+    assert busy == [(at(2027, 6, 1, 16), at(2027, 6, 1, 16, 30)),   # 09:00 PDT
+                    (at(2027, 6, 2, 3, 30), at(2027, 6, 2, 4, 30)),  # 09:00 IST
+                    (at(2027, 6, 2, 22), at(2027, 6, 3, 22))]        # all of 3 June in Stockholm (CEST)

@@ -99,3 +99,12 @@ def test_the_bulk_extract_lifecycle_with_list_and_cancel(emulator) -> None:
     assert listed == {kept["exportId"]: "Completed", dropped["exportId"]: "Cancelled"}
     content = client.get_leads_export_job_file(kept["exportId"]).decode()
     assert content.splitlines()[0] == "id,email" and "501,sam@devco.test" in content
+
+
+def test_lead_changes_through_paging_tokens(emulator) -> None:
+    client = community(emulator)
+    token = client.get_paging_token(sinceDatetime="2020-01-01T00:00:00Z")
+    client.create_update_leads([{"email": "paged@x.test", "firstName": "Paged"}], action="createOrUpdate",
+                               lookupField="email")
+    changes = client.get_lead_activities(activityTypeIds=["12", "13"], nextPageToken=token)  # as our sync reads them
+    assert [change["activityTypeId"] for change in changes] == [12]
