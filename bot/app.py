@@ -58,6 +58,7 @@ from bot.store.visitors import VisitorStore
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
+BY_VISITOR, BY_ADDRESS = 0, 1  # the order of `Services.rates` and `Services.shared_rates`
 
 
 class Services:
@@ -162,7 +163,7 @@ class Services:
     async def too_fast(self, conversation: Optional[str], address: Optional[str]) -> Optional[float]:
         """None when this message may go on, else the seconds until the sender may send again: counted in Redis
         across the Rasa servers when there is one (this server's own counts while it does not answer)."""
-        keyed = [(kind, key) for kind, key in ((1, counted_address(address)), (0, conversation)) if key]
+        keyed = [(kind, key) for kind, key in ((BY_ADDRESS, counted_address(address)), (BY_VISITOR, conversation)) if key]
         if self.shared_rates is not None:
             try:
                 waits = [await self.shared_rates[kind].allow(key) for kind, key in keyed]
