@@ -20,6 +20,13 @@ from googleapiclient.errors import HttpError
 
 from bot.calendars.google import GoogleCalendar
 from bot.calendars.providers import Calendars
+from bot.core.agents import Agent, Routing
+from bot.core.meetings import BookingRequest
+from bot.services.meeting_chat import free_times
+from bot.services.meetings import book
+from bot.store.database import open_database
+from bot.store.meetings import Meetings
+from tests.support.agents import ALWAYS
 from tests.support.google import registered_service_account, service_account_info, start_google
 
 ANN, BO, CY = "ann@corp.test", "bo@corp.test", "cy@corp.test"
@@ -238,8 +245,6 @@ def test_a_mistyped_agent_is_unbookable_and_the_others_are_not(google, key) -> N
               int(datetime.datetime(2027, 5, 4, tzinfo=UTC).timestamp()))
     busy, errors = calendar.busy_and_errors(["ann@corp.tset", ANN], window)
     assert busy["ann@corp.tset"] == [window] and busy[ANN] == [] and errors == {"ann@corp.tset": "RefreshError"}
-    from bot.core.agents import Agent
-
     with pytest.raises(Exception, match="RefreshError|notFound"):
         Calendars(google=calendar).check(Agent("Typo", "ann@corp.tset", "UTC", "google"), window)
 
@@ -275,3 +280,39 @@ def test_our_client_reads_busy_time_made_in_other_zones_and_all_day(google, key)
     assert busy == [(at(2027, 6, 1, 16), at(2027, 6, 1, 16, 30)),   # 09:00 PDT
                     (at(2027, 6, 2, 3, 30), at(2027, 6, 2, 4, 30)),  # 09:00 IST
                     (at(2027, 6, 2, 22), at(2027, 6, 3, 22))]        # all of 3 June in Stockholm (CEST)
+
+
+def test_an_expired_access_token_is_401_and_google_auth_gets_a_new_one(google, key) -> None:
+    api = calendar_api(google, key, ANN)
+    query = {"timeMin": utc(2027, 1, 4), "timeMax": utc(2027, 1, 5), "items": [{"id": ANN}]}
+    api.freebusy().query(body=query).execute()
+    credentials = api._http.credentials
+    credentials.token = "ya29.expired-or-revoked"  # as after an hour, or a revoked grant
+    assert api.freebusy().query(body=query).execute()["calendars"][ANN] == {"busy": []}  # 401, refreshed, retried
+    assert credentials.token != "ya29.expired-or-revoked"
+
+
+def test_times_offered_and_booked_around_events_made_in_other_zones(google, key, tmp_path) -> None:
+    """The meeting card's offers and a booking, for an agent in Kolkata whose calendar holds an event made in
+    Los Angeles and an all-day one in Stockholm (the calendar's zone): neither time is offered or booked."""
+    def at(*parts: int) -> int:
+        return int(datetime.datetime(*parts, tzinfo=UTC).timestamp())
+
+    google.faults(time_zones={CY: "Europe/Stockholm"}, events={CY: [
+        {"start": {"dateTime": "2027-07-05T09:00:00", "timeZone": "America/Los_Angeles"},  # 16:00 UTC
+         "end": {"dateTime": "2027-07-05T10:00:00", "timeZone": "America/Los_Angeles"}},
+        {"start": {"date": "2027-07-07"}, "end": {"date": "2027-07-08"}},  # 6 July 22:00 to 7 July 22:00 UTC
+    ]})
+    agent = Agent("Cy", CY, "Asia/Kolkata", "google", availability=ALWAYS)
+    calendars = Calendars(google=GoogleCalendar(key, base_url=google.base_url, sleep=lambda seconds: None))
+    store = Meetings(open_database(f"sqlite:///{tmp_path / 'store.db'}"))
+    offered = set(free_times(store, calendars, [agent], 30, at(2027, 7, 5)))
+    assert at(2027, 7, 5, 15, 30) in offered and at(2027, 7, 5, 17) in offered
+    assert not offered & {at(2027, 7, 5, 16), at(2027, 7, 5, 16, 30), at(2027, 7, 7, 12), at(2027, 7, 6, 22)}
+    assert at(2027, 7, 7, 22) in offered
+    refused, _ = book(store, Routing((agent,)), calendars, BookingRequest(at(2027, 7, 5, 16, 30), 30, "v@x.test"),
+                      now=at(2027, 7, 5))
+    assert refused.meeting is None
+    booked, created = book(store, Routing((agent,)), calendars, BookingRequest(at(2027, 7, 5, 17), 30, "v@x.test"),
+                           now=at(2027, 7, 5))
+    assert booked.meeting is not None and created is not None and created.join_url

@@ -120,3 +120,17 @@ def test_our_client_finds_a_mistyped_agent_and_reads_other_zones(graph) -> None:
     nine = int(datetime.datetime(2027, 1, 4, 9, tzinfo=UTC).timestamp())
     seventeen = int(datetime.datetime(2027, 1, 4, 17, tzinfo=UTC).timestamp())
     assert busy[BO] == [(nine, nine + 1800), (seventeen, seventeen + 3600)]  # Kolkata and Los Angeles, as UTC
+
+
+def test_tokens_throttling_and_server_errors_in_graph_s_format(graph, session) -> None:
+    body = {"schedules": [ANN], "startTime": {"dateTime": "2027-01-04T08:00:00", "timeZone": "UTC"},
+            "endTime": {"dateTime": "2027-01-04T10:00:00", "timeZone": "UTC"}}
+    stale = requests.post(f"{graph.base_url}/v1.0/users/{ANN}/calendar/getSchedule", json=body, timeout=10,
+                          headers={"Authorization": "Bearer expired"}, verify=str(graph.ca))
+    assert stale.status_code == 401 and stale.json()["error"]["code"] == "InvalidAuthenticationToken"
+    graph.faults(calls=[{"status": 429}, {"status": 503}])
+    throttled, down = schedule(graph, session, body), schedule(graph, session, body)
+    assert throttled.status_code == 429 and throttled.headers["Retry-After"] == "1"
+    assert throttled.json()["error"]["code"] == "TooManyRequests" and down.status_code == 503
+    missing = session.get(f"{graph.base_url}/v1.0/users/{ANN}/events/AAMknothere", timeout=10)
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "ErrorItemNotFound"

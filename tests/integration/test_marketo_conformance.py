@@ -108,3 +108,23 @@ def test_lead_changes_through_paging_tokens(emulator) -> None:
                                lookupField="email")
     changes = client.get_lead_activities(activityTypeIds=["12", "13"], nextPageToken=token)  # as our sync reads them
     assert [change["activityTypeId"] for change in changes] == [12]
+
+
+def test_custom_activities_and_token_errors_in_marketo_s_codes(emulator) -> None:
+    client = community(emulator)
+    added = client.add_custom_activities([
+        {"leadId": 501, "activityDate": "2026-11-25T10:00:00Z", "activityTypeId": 100001,
+         "primaryAttributeValue": "pricing", "attributes": []},
+        {"leadId": 4242, "activityDate": "2026-11-25T10:00:00Z", "activityTypeId": 100001,
+         "primaryAttributeValue": "pricing", "attributes": []}])
+    assert [record["status"] for record in added] == ["added", "skipped"]
+    assert added[1]["reasons"][0]["code"] == "1004"
+    lookup = {"filterType": "email", "filterValues": "sam@devco.test"}
+    stranger = requests.get(f"{emulator.base_url}/rest/v1/leads.json", params=lookup, timeout=10,
+                            headers={"Authorization": "Bearer not-a-token"})
+    assert stranger.json()["errors"][0]["code"] == "601"  # "Access token invalid"
+    token = client.token
+    emulator.faults(expire_tokens=True)
+    expired = requests.get(f"{emulator.base_url}/rest/v1/leads.json", params=lookup, timeout=10,
+                           headers={"Authorization": f"Bearer {token}"})
+    assert expired.json()["errors"][0]["code"] == "602"  # "Access token expired": get a new one
