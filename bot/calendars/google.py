@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import functools
 import time
 import uuid
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
@@ -22,7 +23,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 from google.auth.transport.requests import AuthorizedSession
 from google.oauth2 import service_account
 
-from bot.calendars.base import CalendarError, CreatedEvent
+from bot.calendars.base import CalendarError, CreatedEvent, ask_as_one_of
 from bot.calendars.retry import RETRYABLE_STATUSES, call_with_retries
 from bot.core.meetings import Interval
 
@@ -94,7 +95,8 @@ class GoogleCalendar:
             while start < window[1]:
                 end = min(window[1], start + MAX_WINDOW)
                 body = {"timeMin": _rfc3339(start), "timeMax": _rfc3339(end), "items": [{"id": a} for a in group]}
-                answer = self._free_busy(group, body, errors)
+                answer = ask_as_one_of(  # no token for a subject outside the domain
+                    group, errors, functools.partial(self._free_busy_as, body), lambda exc: exc.reason == "RefreshError")
                 for agent in group:
                     calendar = (answer.get("calendars") or {}).get(agent, {})
                     if calendar.get("errors") or agent not in (answer.get("calendars") or {}):
@@ -104,19 +106,9 @@ class GoogleCalendar:
                 start = end
         return busy, errors
 
-    def _free_busy(self, group: Sequence[str], body: Mapping[str, Any], errors: Dict[str, str]) -> Any:
-        """Ask as the first agent of the group that can be acted as: a mistyped address (no user of the domain,
-        so no token) makes that agent unbookable, not the whole group."""
-        for subject in group:
-            if subject in errors:
-                continue
-            try:
-                return self._call(subject, "POST", "/calendar/v3/freeBusy", json=body)
-            except CalendarError as exc:
-                if exc.reason != "RefreshError" or subject == group[-1]:
-                    raise
-                errors[subject] = exc.reason
-        raise CalendarError(0, "RefreshError")
+
+    def _free_busy_as(self, body: Mapping[str, Any], subject: str) -> Any:
+        return self._call(subject, "POST", "/calendar/v3/freeBusy", json=body)
 
     def create(self, meeting_id: str, agent_email: str, start: int, end: int, summary: str,
                attendee: Optional[str]) -> CreatedEvent:

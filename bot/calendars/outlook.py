@@ -12,6 +12,7 @@ Retry-After.
 from __future__ import annotations
 
 import datetime
+import functools
 import time
 import uuid
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
@@ -20,7 +21,7 @@ import msal
 import requests
 from zoneinfo import ZoneInfo
 
-from bot.calendars.base import CalendarError, CreatedEvent
+from bot.calendars.base import CalendarError, CreatedEvent, ask_as_one_of
 from bot.calendars.retry import call_with_retries
 from bot.core.meetings import Interval
 
@@ -92,8 +93,10 @@ class OutlookCalendar:
             start = window[0]
             while start < window[1]:
                 end = min(window[1], start + MAX_WINDOW)
-                answer = self._schedule(group, {"schedules": group, "startTime": _graph_time(start),
-                                                "endTime": _graph_time(end), "availabilityViewInterval": 30}, errors)
+                body = {"schedules": group, "startTime": _graph_time(start), "endTime": _graph_time(end),
+                        "availabilityViewInterval": 30}
+                answer = ask_as_one_of(  # 404 for a user outside the tenant; times answered in UTC
+                    group, errors, functools.partial(self._schedule_as, body), lambda exc: exc.status == 404)
                 seen = set()
                 for schedule in answer.get("value", []):
                     agent = schedule.get("scheduleId")
@@ -112,20 +115,10 @@ class OutlookCalendar:
                 start = end
         return busy, errors
 
-    def _schedule(self, group: Sequence[str], body: Mapping[str, Any], errors: Dict[str, str]) -> Any:
-        """getSchedule through the first agent of the group who is a user of the tenant (a mistyped address makes
-        that agent unbookable, not the group); times answered in UTC."""
-        for asker in group:
-            if asker in errors:
-                continue
-            try:
-                return self._call("POST", f"/v1.0/users/{asker}/calendar/getSchedule", json=body,
-                                  headers={"Prefer": 'outlook.timezone="UTC"'})
-            except CalendarError as exc:
-                if exc.status != 404 or asker == group[-1]:
-                    raise
-                errors[asker] = exc.reason
-        raise CalendarError(404, "ErrorInvalidUser")
+
+    def _schedule_as(self, body: Mapping[str, Any], asker: str) -> Any:
+        return self._call("POST", f"/v1.0/users/{asker}/calendar/getSchedule", json=body,
+                          headers={"Prefer": 'outlook.timezone="UTC"'})
 
     def create(self, meeting_id: str, agent_email: str, start: int, end: int, summary: str,
                attendee: Optional[str]) -> CreatedEvent:

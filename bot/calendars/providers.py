@@ -70,11 +70,8 @@ class Calendars:
         provider = self._provider(agent.calendar)
         if provider is None:
             raise LookupError(f"the {agent.calendar} calendar is not connected (no credentials configured)")
-        if hasattr(provider, "busy_and_errors"):  # a calendar the provider could not read is no answer
-            found, errors = provider.busy_and_errors([agent.email], window)
-            if agent.email in errors:
-                raise CalendarError(404 if errors[agent.email] == "notFound" else 0, errors[agent.email])
-            busy = found.get(agent.email, [])
-        else:
-            busy = provider.busy([agent.email], window).get(agent.email, [])
+        found, errors = provider.busy_and_errors([agent.email], window)
+        if agent.email in errors:  # a calendar the provider could not read is no answer
+            raise CalendarError(404 if errors[agent.email] == "notFound" else 0, errors[agent.email])
+        busy = found.get(agent.email, [])
         return f"the {agent.calendar} calendar answered: {len(busy)} busy period(s) in the next 7 days"
