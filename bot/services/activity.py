@@ -35,16 +35,17 @@ class ChatActivity:
         self.deferred = deferred  # an event broker carries the steps to the events consumer
 
     def _record(self, connection: Any, steps: Sequence[Step]) -> None:
-        counted = [(step, item, event_for(item[0], item[1], step.conversation, step.turn, step.at, step.lead_id))
-                   for step in steps for item in step.happened]
-        new = {event.key for event in analytics.record(connection, [e for _, _, e in counted if e is not None])}
-        for step in steps:
+        counted = [[(item, event_for(item[0], item[1], step.conversation, step.turn, step.at, step.lead_id))
+                    for item in step.happened] for step in steps]
+        new = {event.key for event in analytics.record(
+            connection, [event for pairs in counted for _, event in pairs if event is not None])}
+        for step, pairs in zip(steps, counted):
             fresh = []
-            for mine, item, event in counted:
-                if mine is step and (event is None or event.key in new):
+            for item, event in pairs:
+                if event is None or event.key in new:
                     fresh.append(item)
-                    if event is not None:
-                        new.discard(event.key)  # the same step twice in a batch: its activities once
+                if event is not None:
+                    new.discard(event.key)  # the same step twice in a batch: its activities once
             self.writeback.chat_events(fresh, step.lead_id, connection)
 
     def record(self, happened: Sequence[Happened], conversation: str, turn: str,

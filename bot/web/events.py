@@ -18,7 +18,7 @@ this process the second busiest of a scaled-out bot.
 `GET /health` answers 200 with what it counted while it is connected to
 RabbitMQ, 503 while it is not (the supervisor restarts it).
 
-Run: python -m bot.web.events --port 5035
+Run: python -m bot.web.events --port 5035 [--host 127.0.0.1]
 """
 from __future__ import annotations
 
@@ -181,6 +181,7 @@ def health_server(consumer: EventsConsumer, host: str, port: int) -> ThreadingHT
 def main() -> None:
     parser = argparse.ArgumentParser(description="Count the steps Rasa's event broker publishes (RABBITMQ_URL)")
     parser.add_argument("--port", type=int, required=True, help="the health endpoint's port")
+    parser.add_argument("--host", help="the health endpoint's interface (default: DYNCHAT_HOST)")
     args = parser.parse_args()
     logs.configure()
     logs.mask_personal_data()
@@ -193,7 +194,7 @@ def main() -> None:
     stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopping.set())
-    health = health_server(consumer, settings.host, args.port)
+    health = health_server(consumer, args.host or settings.host, args.port)
     threading.Thread(target=health.serve_forever, name="health", daemon=True).start()
     try:
         consumer.run(stopping)

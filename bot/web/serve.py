@@ -161,7 +161,7 @@ def server_command(settings: Settings, kind: str, model: Path, port: int, interf
     if kind == "actions":
         return [python, "-m", "bot.web.action_server", "--port", str(port)]
     if kind == "events":
-        return [python, "-m", "bot.web.events", "--port", str(port)]
+        return [python, "-m", "bot.web.events", "--host", interface, "--port", str(port)]
     return [python, "-m", "bot.web.site"]
 
 

@@ -136,7 +136,7 @@ def _wait_counted(cluster: e2e_support.Bot, ids: Set[str], timeout: float = 30) 
 
 def test_the_dashboards_counts_wait_in_rabbitmq_while_the_events_consumer_is_down(cluster) -> None:
     """Stopped, then killed with what it had taken unacknowledged: nothing is lost and nothing counted twice."""
-    found = subprocess.run(["pgrep", "-f", f"bot.web.events --port {cluster.env['DYNCHAT_EVENTS_PORT']}"],
+    found = subprocess.run(["pgrep", "-f", f"bot.web.events .*--port {cluster.env['DYNCHAT_EVENTS_PORT']}$"],
                            capture_output=True, text=True).stdout.split()
     assert len(found) == 1, "the events consumer is not running"
     os.kill(int(found[0]), signal.SIGSTOP)
