@@ -7,6 +7,7 @@ import threading
 import time
 import uuid
 from typing import Any, Dict
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -92,6 +93,50 @@ def test_a_slow_calendar_delays_only_the_visitor_who_asked_for_times(bot, google
     assert greeting and answered_in < 0.5, (greeting, answered_in)
     assert time.monotonic() - started >= 3  # the calendar really was slow for the first visitor
     assert offered["reply"][-1]["text"] == "Pick a time that suits you (times in Europe/Stockholm):"
+
+
+def _is_time(button: Dict[str, Any]) -> bool:
+    return button["payload"].startswith("/dc_meeting{")  # not "more times"
+
+
+def _slot(button: Dict[str, Any]) -> int:
+    return int(json.loads(button["payload"][len("/dc_meeting"):])["dc_slot"])
+
+
+def test_times_around_events_made_in_other_zones_are_neither_offered_nor_booked(bot, google) -> None:
+    """Issue 12, through the trained bot: Sam's calendar (kept in Stockholm) gets an event another app made in
+    Los Angeles time over the first time the bot offered, and an all-day event on the day of the last one.
+    A new visitor is offered neither; the first visitor's click on the time that went is refused with the next
+    free times; the booking reads the Meet link once Google has made it (pending at the first read)."""
+    first = uuid.uuid4().hex
+    buttons = _offer(bot, first)
+    offered = [_slot(button) for button in buttons if _is_time(button)]
+    los_angeles, stockholm = ZoneInfo("America/Los_Angeles"), ZoneInfo("Europe/Stockholm")
+    meeting = datetime.datetime.fromtimestamp(offered[0], los_angeles)
+    all_day = datetime.datetime.fromtimestamp(offered[-1], stockholm).date()
+    day_starts = datetime.datetime.combine(all_day, datetime.time(), stockholm).timestamp()
+    day_ends = datetime.datetime.combine(all_day + datetime.timedelta(days=1), datetime.time(), stockholm).timestamp()
+    google.faults(time_zones={"sam@agents.test": "Europe/Stockholm"}, events={"sam@agents.test": [
+        {"summary": "Made in LA", "start": {"dateTime": meeting.strftime("%Y-%m-%dT%H:%M:%S"),
+                                            "timeZone": "America/Los_Angeles"},
+         "end": {"dateTime": (meeting + datetime.timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%S"),
+                 "timeZone": "America/Los_Angeles"}},
+        {"summary": "Away", "start": {"date": all_day.isoformat()},
+         "end": {"date": (all_day + datetime.timedelta(days=1)).isoformat()}}]})
+    second = uuid.uuid4().hex
+    second_buttons = _offer(bot, second)
+    now_offered = [_slot(button) for button in second_buttons if _is_time(button)]
+    assert now_offered and offered[0] not in now_offered
+    assert not [at for at in now_offered if day_starts - 30 * 60 < at < day_ends], (now_offered, all_day)
+    google.faults(meet_pending_reads=1)
+    try:
+        refused = bot.say(first, buttons[0]["payload"])
+        assert refused[-1]["text"].startswith("Sorry, that time was just taken. Here are the next free times")
+        assert offered[0] not in [_slot(button) for button in refused[-1]["buttons"] if _is_time(button)]
+        booked = bot.texts(second, second_buttons[0]["payload"])
+        assert booked[0].startswith("You're booked: ") and booked[1].startswith("Join the meeting here: https://meet.")
+    finally:
+        google.faults(meet_pending_reads=0)
 
 
 def _offer(bot, me: str) -> list:

@@ -25,6 +25,7 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[e2e_support.Bot]:
     env = e2e_support.environment(tmp_path_factory.mktemp("security"), ROOT / "data" / "dialogues")
     # small limits to reach in a test; the client's address read from X-Forwarded-For, as behind a proxy
     env.update({"DYNCHAT_RATE_PER_VISITOR": "12", "DYNCHAT_RATE_PER_ADDRESS": "20", "SANIC_PROXIES_COUNT": "1"})
+    e2e_support.train(env)  # the shipped dialogues' model, when another module trained it already
     running = e2e_support.start(env)
     yield running
     assert running.stop() == 0

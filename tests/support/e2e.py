@@ -1,11 +1,14 @@
 """Run the real bot for end-to-end tests: train once, start `dynchat run`, talk to it."""
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -123,12 +126,37 @@ def log_text(env: Dict[str, str]) -> str:
     return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
 
 
+# Models trained in this test run, by the fingerprint `dynchat train` compares (compiled data, domain, config, Rasa):
+# modules that serve the same dialogues train once between them.
+_TRAINED = Path(tempfile.gettempdir()) / f"dynchat-test-models-{os.getpid()}"
+atexit.register(shutil.rmtree, _TRAINED, True)
+
+
 def train(env: Dict[str, str]) -> None:
+    """`dynchat train` for a module's bot, starting from a model this run trained on the same compiled dialogues
+    (then `dynchat train` finds it up to date, as it would on a developer's machine) instead of a minute or two
+    of training again."""
+    from bot.dialogues import train as training
+
+    settings = from_environment(env)
+    config = settings.project / "config.yml"
+    compiled = subprocess.run([PYTHON, "-m", "bot", "compile"], cwd=ROOT, env=env, capture_output=True, text=True,
+                              timeout=300)
+    assert compiled.returncode == 0, compiled.stdout[-3000:] + compiled.stderr[-3000:]
+    kept = _TRAINED / training.fingerprint(settings.build, config)
+    if kept.is_dir():
+        shutil.copytree(kept, settings.models, dirs_exist_ok=True)
     result = subprocess.run([PYTHON, "-m", "bot", "train"], cwd=ROOT, env=env, capture_output=True, text=True,
                             timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "Contradicting rules" not in result.stdout + result.stderr + log_text(env)
     assert "Warning" not in result.stdout + result.stderr  # Rasa's and TensorFlow's go to the log
+    if not kept.is_dir() and training.is_current(settings.build, config, settings.models):
+        keeping = kept.with_suffix(".tmp")
+        keeping.mkdir(parents=True, exist_ok=True)
+        for made in (training.model_path(settings.models), settings.models / f"{training.MODEL_NAME}.fingerprint"):
+            shutil.copy2(made, keeping / made.name)
+        keeping.rename(kept)
 
 
 def start(env: Dict[str, str], extra: List[str] = (), timeout: float = 300) -> Bot:
