@@ -7,9 +7,9 @@ import threading
 import time
 import uuid
 from typing import Any, Dict
-from zoneinfo import ZoneInfo
 
 import pytest
+from zoneinfo import ZoneInfo
 
 from bot.calendars.google import event_id_for
 from bot.store.database import open_database

@@ -4,9 +4,9 @@ from __future__ import annotations
 import datetime
 import json
 import uuid
-from zoneinfo import ZoneInfo
 
 import pytest
+from zoneinfo import ZoneInfo
 
 from tests.support import FIXTURES
 from tests.support import e2e as e2e_support
