@@ -92,12 +92,13 @@ def endpoints_for(settings: Settings) -> Path:
         endpoints.setdefault("lock_store", {"type": "redis", "url": redis.hostname or "127.0.0.1",
                                             "port": redis.port or 6379, "db": int((redis.path or "/0")[1:] or 0),
                                             **({"password": "${DYNCHAT_REDIS_PASSWORD}"} if redis.password else {})})
-    if settings.rabbitmq_url:  # every conversation event to RabbitMQ (Rasa's Pika event broker)
+    if settings.rabbitmq_url:  # every conversation event to RabbitMQ, as Rasa's Pika event broker sends them
         rabbit = urlsplit(settings.rabbitmq_url)
-        endpoints.setdefault("event_broker", {"type": "pika", "url": rabbit.hostname or "127.0.0.1",
+        endpoints.setdefault("event_broker", {"type": "bot.web.broker.SpooledPikaEventBroker",
+                                              "url": rabbit.hostname or "127.0.0.1",
                                               "port": rabbit.port or 5672, "username": rabbit.username or "guest",
                                               "password": "${DYNCHAT_RABBITMQ_PASSWORD}",
-                                              "queues": [settings.events_queue]})
+                                              "queues": [settings.events_queue], "spool": str(settings.var / "events")})
     target = settings.build / "endpoints.yml"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(yaml.safe_dump(endpoints, sort_keys=True), encoding="utf-8")
