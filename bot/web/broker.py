@@ -247,8 +247,13 @@ class SpooledPikaEventBroker(EventBroker):
         return connection, channel
 
     def _send(self, channel: Any, batch: List[Pending]) -> None:
+        """One transaction: the messages framed into the connection's buffer, then one commit that sends them
+        and waits for RabbitMQ's word. (The blocking channel's `basic_publish` flushes and polls the socket
+        for every message, twice the CPU; its underlying channel frames without flushing. In a transaction
+        nothing is queued before the commit, so a connection lost midway loses and doubles nothing.)"""
+        publish = getattr(channel, "_impl", channel).basic_publish
         for pending in batch:
-            channel.basic_publish(self.exchange_name, "", pending.body, pika.BasicProperties(
+            publish(self.exchange_name, "", pending.body, pika.BasicProperties(
                 delivery_mode=pika.DeliveryMode.Persistent, headers=pending.headers, app_id=self.app_id))
         channel.tx_commit()
 

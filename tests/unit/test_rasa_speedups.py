@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 import pytest
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
+from rasa.engine.exceptions import GraphComponentException, GraphRunError
+from rasa.engine.graph import ExecutionContext, GraphComponent, GraphSchema, SchemaNode
+from rasa.engine.runner.dask import DaskGraphRunner
+from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.nlu.classifiers.diet_classifier import DIETClassifier
 from rasa.shared.core.constants import SlotMappingType
 from rasa.shared.core.domain import Domain
@@ -27,6 +31,21 @@ ANSWERS = [
     {"events": [{"no_event_key": 1}]},
     {"responses": [{"text": 5}]},
     {"events": [{"event": "slot", "name": 7}]},
+    # each type's own schema, as the `oneOf` holds it: a visitor's message with parse data, a bot message,
+    # an unknown type, a known one with a field of the wrong type, timestamps and metadata of the wrong type
+    {"events": [{"event": "user", "text": "hi", "parse_data": {"intent": {"name": "greet", "confidence": 1.0},
+                                                               "entities": [{"entity": "e", "value": 1, "start": 0}]}},
+                {"event": "bot", "text": "Hello", "data": {"buttons": []}}, {"event": "session_started"}]},
+    {"events": [{"event": "user", "parse_data": {"entities": [{"entity": "e"}]}}]},
+    {"events": [{"event": "no_such_event"}]},
+    {"events": [{"event": "action", "name": 3}]},
+    {"events": [{"event": "slot", "name": "x", "timestamp": "noon"}]},
+    {"events": [{"event": "followup", "name": "action_x", "metadata": []}]},
+    {"events": [{"event": 5}], "responses": []},
+    {"events": [["slot"]]},
+    {"events": [], "responses": ["text"]},
+    {"events": [{"event": "user", "input_channel": 5}]},
+    [],
 ]
 
 
@@ -227,3 +246,51 @@ def test_intent_lookups_warn_and_answer_as_rasa_s() -> None:
                   {"intent": {"name": "greet"}, "entities": [{"entity": "no_such_entity"}]}):
         assert outcome(rasa_speedups.check_for_unseen_features, processor, parse) == \
             outcome(original, processor, parse)
+
+
+class _Sum(GraphComponent):
+    """A graph component that adds what it needs to its configured number, and counts its runs."""
+
+    runs: List[str] = []
+
+    @classmethod
+    def create(cls, config: Dict[str, Any], model_storage: Any, resource: Any, execution_context: Any) -> "_Sum":
+        return cls(config, execution_context.node_name)
+
+    def __init__(self, config: Dict[str, Any], name: str) -> None:
+        self.add, self.name = config.get("add", 0), name
+
+    def total(self, **needed: Any) -> int:
+        _Sum.runs.append(self.name)
+        if self.add == "fail":
+            raise RuntimeError("broken component")
+        return sum(needed.values()) + self.add
+
+
+def _runner(tmp_path, add_to_d: Any = 4) -> DaskGraphRunner:
+    def node(needs: Dict[str, str], add: Any, target: bool = False) -> SchemaNode:
+        return SchemaNode(needs=needs, uses=_Sum, constructor_name="create", fn="total", config={"add": add},
+                          is_target=target)
+
+    schema = GraphSchema({  # a diamond over an input, a node off to the side, two targets
+        "a": node({"x": "__input__"}, 1), "b": node({"a": "a"}, 10), "c": node({"a": "a"}, 100),
+        "d": node({"b": "b", "c": "c"}, add_to_d, target=True), "side": node({}, 1000, target=True)})
+    return DaskGraphRunner(schema, LocalModelStorage(tmp_path), ExecutionContext(schema, "model"))
+
+
+def test_the_graph_runs_as_dask_runs_it_each_node_once(tmp_path) -> None:
+    runner, original = _runner(tmp_path), rasa_speedups.ORIGINALS["run"]
+    for targets in (None, ["d"], ["b", "side"], ["a"]):
+        _Sum.runs.clear()
+        theirs = original(runner, {"__input__": 5}, targets)
+        their_runs = sorted(_Sum.runs)
+        _Sum.runs.clear()
+        assert rasa_speedups.run_graph(runner, {"__input__": 5}, targets) == theirs
+        assert sorted(_Sum.runs) == their_runs  # the same nodes, each once
+    assert rasa_speedups.run_graph(runner, {"__input__": 5}, ["d"]) == {"d": 16 + 106 + 4}  # a = 5 + 1, b = a + 10, c = a + 100
+    broken = _runner(tmp_path, add_to_d="fail")
+    for run in (original, rasa_speedups.run_graph):
+        with pytest.raises(GraphComponentException):
+            run(broken, {"__input__": 5}, ["d"])
+        with pytest.raises(GraphRunError, match="clashes with a node name"):
+            run(runner, {"__input__": "a"}, ["d"])
