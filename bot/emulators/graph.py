@@ -16,7 +16,8 @@ documents it:
   a mailbox that does not exist (the directory: `users`).
 - events create (a `transactionId` repeated in the same mailbox returns
   that mailbox's event while it exists,
-  https://learn.microsoft.com/graph/api/resources/event), get, patch and
+  https://learn.microsoft.com/graph/api/resources/event; an `isAllDay` one
+  from midnight to midnight in its zone), get, patch and
   delete, with `@odata.etag` and `If-Match` (a stale one is 412), and 404
   for a user who does not exist.
 - Switches for 429 (with Retry-After), 5xx, delays and token errors.
@@ -206,6 +207,22 @@ def create_app(state: State, port: int) -> Sanic:
             return _graph_error(400, "ErrorInvalidParameter", "The end of the event is before its start.")
         return None
 
+    def all_day(event: Dict[str, Any]) -> Dict[str, Any]:
+        """An `isAllDay` event runs from midnight to midnight in its zone: a start that is not midnight moves
+        to the midnight before it, an end to the midnight after it (Exchange's rule,
+        https://learn.microsoft.com/exchange/client-developer/exchange-web-services/how-to-create-all-day-events-by-using-ews-in-exchange)."""
+        if not event.get("isAllDay"):
+            return event
+        for key, later in (("start", False), ("end", True)):
+            moment = graph_time(event[key])
+            assert moment is not None  # checked
+            midnight = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+            if later and midnight != moment:
+                midnight = (midnight + datetime.timedelta(days=1)).replace(tzinfo=moment.tzinfo)
+            event[key] = {"dateTime": midnight.strftime("%Y-%m-%dT%H:%M:%S.0000000"),
+                          "timeZone": _insensitive(event[key]).get("timezone") or "UTC"}
+        return event
+
     @app.post("/v1.0/users/<user>/events")
     async def create(request: Request, user: str):
         refused = await gate(request, user)
@@ -221,6 +238,7 @@ def create_app(state: State, port: int) -> Sanic:
         if bad:
             return bad
         event_id = "AAMk" + uuid.uuid4().hex
+        body = all_day(body)
         body["id"] = event_id
         if body.get("isOnlineMeeting"):
             body["onlineMeeting"] = {"joinUrl": f"https://teams.microsoft.com/l/meetup-join/{uuid.uuid4().hex}"}

@@ -79,6 +79,26 @@ def test_get_schedule_as_the_sdk_sends_it_across_zones_with_one_digit_per_interv
     assert local["start"] == {"dateTime": "2027-01-04T01:00:00.0000000", "timeZone": "Pacific Standard Time"}
 
 
+def test_an_all_day_event_is_busy_from_midnight_to_midnight_in_its_own_zone(graph, session) -> None:
+    """Made in Outlook in Stockholm (a Windows zone name) for 10 January, with a start that is not midnight as
+    Exchange takes it (moved to the midnight before): busy 23:00 UTC on the 9th to 23:00 UTC on the 10th."""
+    made = event(graph, session, BO, {"subject": "Away", "isAllDay": True,
+                                      "start": {"dateTime": "2027-01-10T09:00:00", "timeZone": "W. Europe Standard Time"},
+                                      "end": {"dateTime": "2027-01-11T00:00:00", "timeZone": "W. Europe Standard Time"}})
+    assert made["start"] == {"dateTime": "2027-01-10T00:00:00.0000000", "timeZone": "W. Europe Standard Time"}
+    found = schedule(graph, session, {"schedules": [BO], "availabilityViewInterval": 60,
+                                      "startTime": {"dateTime": "2027-01-09T20:00:00", "timeZone": "UTC"},
+                                      "endTime": {"dateTime": "2027-01-11T02:00:00", "timeZone": "UTC"}}).json()["value"][0]
+    assert [(item["start"]["dateTime"], item["end"]["dateTime"]) for item in found["scheduleItems"]] == [
+        ("2027-01-09T23:00:00.0000000", "2027-01-10T23:00:00.0000000")]
+    assert found["availabilityView"] == "000" + "2" * 24 + "000"
+    calendar = OutlookCalendar("contoso.test", graph.client_id, "emulator-secret", authority_host=graph.base_url,
+                               graph_url=graph.base_url, verify=str(graph.ca), sleep=lambda seconds: None)
+    day = (int(datetime.datetime(2027, 1, 9, tzinfo=UTC).timestamp()), int(datetime.datetime(2027, 1, 12, tzinfo=UTC).timestamp()))
+    eleven = int(datetime.datetime(2027, 1, 9, 23, tzinfo=UTC).timestamp())
+    assert calendar.busy([BO], day)[BO] == [(eleven, eleven + 86_400)]
+
+
 def test_an_unknown_mailbox_is_an_error_and_a_missing_start_is_400(graph, session) -> None:
     answer = schedule(graph, session, {"schedules": [ANN, "ann@contoso.tset"],
                                        "startTime": {"dateTime": "2027-01-04T08:00:00", "timeZone": "UTC"},
