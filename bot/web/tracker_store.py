@@ -7,7 +7,9 @@ file in its default rollback journal with a full sync on every commit: a
 third of a turn went to opening, syncing and closing the file. Here SQLite
 connections are pooled and set up as our store sets them up (WAL, a
 busy timeout, `synchronous=NORMAL`: durable at checkpoints, safe against a
-crashed process); PostgreSQL is left exactly as Rasa configures it. New
+crashed process); PostgreSQL's engine is Rasa's, and a query that finds its
+pooled connection cut (the database restarted) runs once more on a new one
+instead of the whole pool being pinged before every query. New
 events are written with one multi-row insert instead of one ORM object each
 (the same rows, in the same order), and read back as their JSON column only.
 The queries run on a thread, not on the Rasa server's event loop, which goes
@@ -24,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-from typing import TYPE_CHECKING, Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, TypeVar
 
 import sqlalchemy as sa
 from rasa.core import tracker_store
@@ -37,6 +39,9 @@ from bot.store.database import sqlite_pragmas
 
 if TYPE_CHECKING:
     from rasa.shared.core.events import Event
+    from sqlalchemy.orm import Session
+
+T = TypeVar("T")
 
 STORED = "_dynchat_stored_events"  # on a tracker: how many of its events are in the table
 
@@ -48,12 +53,6 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if self.engine.dialect.name == "postgresql":
-            # a database restarted under load: a pooled connection is tested before use, not failed in a turn
-            url = self.engine.url
-            self.engine.dispose()
-            self.engine = sa.create_engine(url, pool_pre_ping=True, **tracker_store.create_engine_kwargs(url))
-            self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         if self.engine.dialect.name == "sqlite":
             url = self.engine.url
             self.engine.dispose()
@@ -75,10 +74,29 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
         return None
 
     def _event_data(self, sender_id: str, fetch_events_from_all_sessions: bool) -> List[str]:
-        with self.session_scope() as session:
+        def read(session: "Session") -> List[str]:
             rows = self._event_query(session, sender_id, fetch_events_from_all_sessions) \
                 .with_entities(self.SQLEvent.data).all()
-        return [data for (data,) in rows]
+            return [data for (data,) in rows]
+
+        return self._on_a_live_connection(read)
+
+    def _on_a_live_connection(self, work: Callable[["Session"], T], commit: bool = False) -> T:
+        """`work` in a session; when it finds its pooled connection dead (the database restarted), once more
+        on a new one. (SQLAlchemy's `pool_pre_ping` gives the same with a round trip before every query.) A
+        failed commit is not tried again: it may have been written."""
+        for attempt in range(2):
+            with self.session_scope() as session:
+                try:
+                    result = work(session)
+                except sa.exc.DBAPIError as error:
+                    if attempt == 0 and error.connection_invalidated:  # the pool is renewed: try again
+                        continue
+                    raise
+                if commit:
+                    session.commit()
+                return result
+        raise AssertionError("unreachable")
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Rasa's `save`: the events not yet stored, published to the event broker (Rasa's order: published,
@@ -98,14 +116,13 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
         tracker.__dict__[STORED] = len(tracker.events)
 
     def _unstored(self, tracker: DialogueStateTracker) -> List["Event"]:
-        with self.session_scope() as session:
-            return list(self._additional_events(session, tracker))
+        return self._on_a_live_connection(lambda session: list(self._additional_events(session, tracker)))
 
     def _insert(self, sender_id: str, events: List["Event"]) -> None:
-        with self.session_scope() as session:
-            if events:
-                session.execute(sa.insert(self.SQLEvent.__table__), [self._row(sender_id, event) for event in events])
-            session.commit()
+        rows = [self._row(sender_id, event) for event in events]
+        if rows:
+            self._on_a_live_connection(lambda session: session.execute(sa.insert(self.SQLEvent.__table__), rows),
+                                       commit=True)
 
     @staticmethod
     def _row(sender_id: str, event: "Event") -> Dict[str, Any]:

@@ -112,3 +112,39 @@ def test_on_postgresql_the_same_rows_and_trackers_as_rasa_s(postgres_url: str, t
     # Rasa's own store on SQLite for reference (not in a folder named after this test: Rasa takes
     # any URL with "postgresql" in it for PostgreSQL)
     _both(postgres_url, f"sqlite:///{tmp_path_factory.mktemp('reference') / 'rasa.db'}")
+
+
+def test_connections_cut_by_a_database_restart_are_replaced_within_the_turn(postgres_url: str) -> None:
+    """PostgreSQL restarted between two turns (its connections to us cut): the next read and the next save
+    each find their pooled connection dead and succeed on a new one, writing each event once."""
+    store = SQLTrackerStore(domain=DOMAIN, host=postgres_url)
+    database = sa.engine.make_url(postgres_url).database
+    admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+
+    def cut() -> None:
+        with admin.connect() as connection:
+            killed = connection.execute(sa.text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": database}).scalar()
+        assert killed >= 1  # the store's pooled connection was there to cut
+
+    async def run() -> List[int]:
+        tracker = DialogueStateTracker("visitor-2", DOMAIN.slots)
+        for event in TURNS[0]:
+            tracker.update(event, DOMAIN)
+        await store.save(tracker)
+        cut()
+        tracker = await store.retrieve("visitor-2")
+        for event in TURNS[1]:
+            tracker.update(event, DOMAIN)
+        cut()
+        await store.save(tracker)
+        cut()
+        return [len((await store.retrieve("visitor-2")).events)]
+
+    try:
+        assert asyncio.run(run()) == [len(TURNS[0]) + len(TURNS[1])]
+        assert len(_rows(postgres_url)) == len(TURNS[0]) + len(TURNS[1])
+    finally:
+        store.engine.dispose()
+        admin.dispose()
