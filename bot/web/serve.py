@@ -89,7 +89,8 @@ def endpoints_for(settings: Settings) -> Path:
                                           "url": "${%s}" % TRACKER_STORE_URL})
     if settings.redis_url:  # several Rasa servers (or Sanic workers): one visitor's messages one at a time
         redis = urlsplit(settings.redis_url)
-        endpoints.setdefault("lock_store", {"type": "redis", "url": redis.hostname or "127.0.0.1",
+        endpoints.setdefault("lock_store", {"type": "bot.web.lock_store.RedisLockStore",
+                                            "url": redis.hostname or "127.0.0.1",
                                             "port": redis.port or 6379, "db": int((redis.path or "/0")[1:] or 0),
                                             **({"password": "${DYNCHAT_REDIS_PASSWORD}"} if redis.password else {})})
     if settings.rabbitmq_url:  # every conversation event to RabbitMQ, as Rasa's Pika event broker sends them
