@@ -69,6 +69,8 @@ class Segment:
         return self.sealed and self.published == self.written
 
     def remove(self) -> None:
+        if self.fd < 0:  # an event that could not be spooled: in memory only
+            return
         self.path.unlink(missing_ok=True)
         os.close(self.fd)  # the lock goes with it
 
@@ -168,12 +170,18 @@ class SpooledPikaEventBroker(EventBroker):
         record = json.dumps({"event": event, "headers": headers} if headers else {"event": event})
         with self._changed:
             segment = self._current
-            if segment is None or segment.sealed:
-                path = self.folder / f"{uuid.uuid4().hex}{SUFFIX}"
-                fd = _hold(path, create=True)
-                assert fd is not None  # a new file no one else knows
-                segment = self._current = Segment(path, fd)
-            os.write(segment.fd, (record + "\n").encode("utf-8"))
+            try:
+                if segment is None or segment.sealed:
+                    path = self.folder / f"{uuid.uuid4().hex}{SUFFIX}"
+                    fd = _hold(path, create=True)
+                    if fd is None:  # a new file no one else knows: cannot be held by another
+                        raise OSError(f"{path} is held by another process")
+                    segment = self._current = Segment(path, fd)
+                os.write(segment.fd, (record + "\n").encode("utf-8"))
+            except OSError as error:  # the disk full, say: published from memory only, as Rasa's broker does
+                logger.warning("event broker: could not spool an event (%s); it is kept in memory only",
+                               type(error).__name__)
+                segment = Segment(Path(os.devnull), -1, sealed=True)
             segment.written += 1
             if segment.written >= ROTATE:
                 segment.sealed = True

@@ -167,3 +167,15 @@ def test_rabbitmq_away_then_back_loses_nothing_and_the_order_holds(exchange, tmp
     got = [json.loads(body)["value"] for _, body in _received(exchange[1], 40)]
     asyncio.run(away.close())
     assert got == list(range(40)) and list(spool.iterdir()) == []
+
+
+def test_an_event_that_cannot_be_spooled_is_still_published(exchange, tmp_path: Path) -> None:
+    """The spool unwritable (a full disk, say): the turn goes on and the event is published from memory, as
+    Rasa's broker would."""
+    broker = _ours(exchange, tmp_path / "events")
+    (tmp_path / "not-a-folder").write_text("")
+    broker.folder = tmp_path / "not-a-folder" / "events"
+    broker.publish({"sender_id": "f", "event": "slot", "value": 1})
+    got = [json.loads(body) for _, body in _received(exchange[1], 1)]
+    asyncio.run(broker.close())
+    assert got == [{"sender_id": "f", "event": "slot", "value": 1}]
