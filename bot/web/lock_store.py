@@ -13,8 +13,10 @@ asyncio client: take a ticket (first come, first served, as Rasa's), ask
 whether it is being served (a waiter asks again after 10 ms, 20 ms ... 0.1 s;
 Rasa's asks once a second), give it back. A ticket expires after Rasa's lock
 lifetime (`TICKET_LOCK_LIFETIME`, 60 s), so a crashed server's ticket does not
-hold its conversation for ever; Redis away is a `LockError` at once, as with
-Rasa's store.
+hold its conversation for ever. While Redis is away each server locks its
+own conversations in memory, so visitors are answered instead of getting an
+error (Rasa's store fails every message then), and the shared lock is back
+with Redis.
 
 Configured by `dynchat run` (`bot.web.serve.endpoints_for`) as
 `lock_store: {type: bot.web.lock_store.RedisLockStore, url: ..., port: ..., db: ...}`.
@@ -24,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, AsyncGenerator, Optional
+from typing import TYPE_CHECKING, Any, AsyncGenerator, Dict, Optional, Tuple
 
 import redis.asyncio
 import redis.exceptions
@@ -78,6 +80,8 @@ class RedisLockStore(LockStore):
                                        socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout)
         self._take = self.red.register_script(TAKE)
         self._turn = self.red.register_script(TURN)
+        self._local: Dict[str, Tuple[asyncio.Lock, int]] = {}  # while Redis is away: lock, its users
+        self._away = False
         super().__init__()
 
     @asynccontextmanager
@@ -89,7 +93,9 @@ class RedisLockStore(LockStore):
         try:
             ticket, served = await self._take(keys=[tickets, counter], args=[lifetime_ms])
         except redis.exceptions.RedisError as error:
-            raise LockError(f"Error while acquiring lock. Error:\n{error!r}") from error
+            async with self._locally(conversation_id, error):
+                yield TicketLock(conversation_id)
+            return
         try:
             wait = FIRST_WAIT
             while not served:
@@ -102,9 +108,32 @@ class RedisLockStore(LockStore):
                 if turn == -1:
                     raise LockError(f"Could not acquire lock for conversation_id '{conversation_id}'.")
                 served = turn == 1
+            if self._away:
+                self._away = False
+                logger.warning("lock store: Redis answers again; conversations are locked across servers")
             yield TicketLock(conversation_id)
         finally:
             try:
                 await self.red.zrem(tickets, ticket)
             except redis.exceptions.RedisError as error:  # it expires with its lifetime
                 logger.warning("lock store: could not give back a ticket (%s)", type(error).__name__)
+
+    @asynccontextmanager
+    async def _locally(self, conversation_id: str, error: Exception) -> AsyncGenerator[None, None]:
+        """While Redis is away, this server's own lock for the conversation (its messages still one at a
+        time here; across servers only while Redis answers), as the rate limits fall back to local buckets."""
+        if not self._away:
+            self._away = True
+            logger.warning("lock store: Redis is away (%s); each server locks its own conversations until it "
+                           "is back", type(error).__name__)
+        lock, users = self._local.get(conversation_id, (asyncio.Lock(), 0))
+        self._local[conversation_id] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._local[conversation_id]
+            if users == 1:
+                del self._local[conversation_id]
+            else:
+                self._local[conversation_id] = (lock, users - 1)

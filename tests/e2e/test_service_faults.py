@@ -107,8 +107,11 @@ def test_redis_lost_and_back_answers_again_without_a_restart(bot, services) -> N
     assert _say(bot, me, "/session_start", {"url": HOME}).status_code == 200
     services["redis"].stop()
     began = time.monotonic()
-    _say(bot, me, "/session_start", {"url": HOME})  # whatever it answers without its lock store,
-    assert time.monotonic() - began < 15  # it answers within seconds: a visitor is never left hanging
+    away = _say(bot, me, "/session_start", {"url": HOME})
+    assert time.monotonic() - began < 15  # within seconds: a visitor is never left hanging
+    # answered as usual: each Rasa server locks its own conversations while Redis is away (Rasa's lock store
+    # failed every message then)
+    assert away.status_code == 200 and away.json(), (away.status_code, away.text[:200])
     services["redis"].start()
     deadline = time.monotonic() + 20
     while True:
