@@ -90,10 +90,13 @@ class RedisLockStore(LockStore):
         """Hold the conversation's lock: wait for this message's turn, handle it, let the next one go."""
         tickets, counter = f"{PREFIX}{conversation_id}", f"{PREFIX}{conversation_id}:n"
         lifetime_ms = max(1, int(lock_lifetime * 1000))
+        away: Optional[Exception] = None
         try:
             ticket, served = await self._take(keys=[tickets, counter], args=[lifetime_ms])
         except redis.exceptions.RedisError as error:
-            async with self._locally(conversation_id, error):
+            away = error
+        if away is not None:  # the turn itself runs outside the `except`: its own errors are not chained to it
+            async with self._locally(conversation_id, away):
                 yield TicketLock(conversation_id)
             return
         try:
