@@ -218,7 +218,7 @@ def create_app(state: State, port: int) -> Sanic:
             assert moment is not None  # checked
             midnight = moment.replace(hour=0, minute=0, second=0, microsecond=0)
             if later and midnight != moment:
-                midnight = (midnight + datetime.timedelta(days=1)).replace(tzinfo=moment.tzinfo)
+                midnight += datetime.timedelta(days=1)
             event[key] = {"dateTime": midnight.strftime("%Y-%m-%dT%H:%M:%S.0000000"),
                           "timeZone": _insensitive(event[key]).get("timezone") or "UTC"}
         return event

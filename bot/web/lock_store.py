@@ -100,10 +100,10 @@ class RedisLockStore(LockStore):
                 yield TicketLock(conversation_id)
             return
         try:
-            wait = FIRST_WAIT
+            wait, longest = FIRST_WAIT, max(FIRST_WAIT, min(wait_time_in_seconds, LONGEST_WAIT))
             while not served:
                 await asyncio.sleep(wait)
-                wait = min(wait * 2, max(FIRST_WAIT, min(wait_time_in_seconds, LONGEST_WAIT)))
+                wait = min(wait * 2, longest)
                 try:
                     turn = await self._turn(keys=[tickets], args=[ticket])
                 except redis.exceptions.RedisError as error:

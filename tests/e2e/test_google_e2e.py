@@ -66,7 +66,7 @@ def test_a_meeting_is_booked_on_google_with_a_meet_link_and_cancelled(bot, googl
     assert moved == [f"Done: your meeting is now {offer[0]['buttons'][2]['title']} (Europe/Stockholm). "
                      "The invitation is updated."]
     event = google.stats()["events"]["sam@agents.test"][event_id_for(meeting_id)]
-    chosen = int(json.loads(offer[0]["buttons"][2]["payload"][len("/dc_meeting"):])["dc_slot"])
+    chosen = e2e_support.slot_of(offer[0]["buttons"][2])
     moved_to = datetime.datetime.fromisoformat(event["start"]["dateTime"].replace("Z", "+00:00")).timestamp()
     assert moved_to == chosen and event["status"] == "confirmed"
     assert len(google.stats()["events"]["sam@agents.test"]) == 1  # moved, not a second event
@@ -95,14 +95,6 @@ def test_a_slow_calendar_delays_only_the_visitor_who_asked_for_times(bot, google
     assert offered["reply"][-1]["text"] == "Pick a time that suits you (times in Europe/Stockholm):"
 
 
-def _is_time(button: Dict[str, Any]) -> bool:
-    return button["payload"].startswith("/dc_meeting{")  # not "more times"
-
-
-def _slot(button: Dict[str, Any]) -> int:
-    return int(json.loads(button["payload"][len("/dc_meeting"):])["dc_slot"])
-
-
 def test_times_around_events_made_in_other_zones_are_neither_offered_nor_booked(bot, google) -> None:
     """Issue 12, through the trained bot: Sam's calendar (kept in Stockholm) gets an event another app made in
     Los Angeles time over the first time the bot offered, and an all-day event on the day of the last one.
@@ -110,7 +102,7 @@ def test_times_around_events_made_in_other_zones_are_neither_offered_nor_booked(
     free times; the booking reads the Meet link once Google has made it (pending at the first read)."""
     first = uuid.uuid4().hex
     buttons = _offer(bot, first)
-    offered = [_slot(button) for button in buttons if _is_time(button)]
+    offered = e2e_support.offered_times(buttons)
     los_angeles, stockholm = ZoneInfo("America/Los_Angeles"), ZoneInfo("Europe/Stockholm")
     meeting = datetime.datetime.fromtimestamp(offered[0], los_angeles)
     all_day = datetime.datetime.fromtimestamp(offered[-1], stockholm).date()
@@ -125,14 +117,14 @@ def test_times_around_events_made_in_other_zones_are_neither_offered_nor_booked(
          "end": {"date": (all_day + datetime.timedelta(days=1)).isoformat()}}]})
     second = uuid.uuid4().hex
     second_buttons = _offer(bot, second)
-    now_offered = [_slot(button) for button in second_buttons if _is_time(button)]
+    now_offered = e2e_support.offered_times(second_buttons)
     assert now_offered and offered[0] not in now_offered
     assert not [at for at in now_offered if day_starts - 30 * 60 < at < day_ends], (now_offered, all_day)
     google.faults(meet_pending_reads=1)
     try:
         refused = bot.say(first, buttons[0]["payload"])
         assert refused[-1]["text"].startswith("Sorry, that time was just taken. Here are the next free times")
-        assert offered[0] not in [_slot(button) for button in refused[-1]["buttons"] if _is_time(button)]
+        assert offered[0] not in e2e_support.offered_times(refused[-1]["buttons"])
         booked = bot.texts(second, second_buttons[0]["payload"])
         assert booked[0].startswith("You're booked: ") and booked[1].startswith("Join the meeting here: https://meet.")
     finally:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime
-import json
 import uuid
 
 import pytest
@@ -58,25 +57,19 @@ def test_a_time_held_by_an_event_made_in_another_zone_is_neither_offered_nor_boo
     """Issue 12, through the trained bot: an event made in Outlook in Pacific time (a Windows zone name, as
     Outlook writes it) over the first time offered: a new visitor is not offered it, and a click on it in the
     first conversation is refused with the next free times."""
-    def slot(button) -> int:
-        return int(json.loads(button["payload"][len("/dc_meeting"):])["dc_slot"])
-
-    def times(buttons) -> list:
-        return [slot(button) for button in buttons if button["payload"].startswith("/dc_meeting{")]  # not "more"
-
     first, second = uuid.uuid4().hex, uuid.uuid4().hex
     for me in (first, second):
         bot.say(me, "/session_start", {"url": "https://acme.test/", **bot.signed(f"{me[:8]}@acme.test"),
                                        "person": {"phone": "+46700000000"}})
     buttons = bot.say(first, "/dc__general__colour__2")[-1]["buttons"]
-    taken = datetime.datetime.fromtimestamp(slot(buttons[0]), ZoneInfo("America/Los_Angeles"))
+    taken = datetime.datetime.fromtimestamp(e2e_support.slot_of(buttons[0]), ZoneInfo("America/Los_Angeles"))
     graph.faults(events={"alex@agents.test": [{
         "subject": "Made in Outlook", "showAs": "busy",
         "start": {"dateTime": taken.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "Pacific Standard Time"},
         "end": {"dateTime": (taken + datetime.timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%S"),
                 "timeZone": "Pacific Standard Time"}}]})
-    offered = times(bot.say(second, "/dc__general__colour__2")[-1]["buttons"])
-    assert offered and slot(buttons[0]) not in offered
+    offered = e2e_support.offered_times(bot.say(second, "/dc__general__colour__2")[-1]["buttons"])
+    assert offered and e2e_support.slot_of(buttons[0]) not in offered
     refused = bot.say(first, buttons[0]["payload"])
     assert refused[-1]["text"].startswith("Sorry, that time was just taken. Here are the next free times")
-    assert slot(buttons[0]) not in times(refused[-1]["buttons"])
+    assert e2e_support.slot_of(buttons[0]) not in e2e_support.offered_times(refused[-1]["buttons"])

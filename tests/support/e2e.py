@@ -104,6 +104,16 @@ class Bot:
         return self.process.returncode
 
 
+def slot_of(button: Dict[str, Any]) -> int:
+    """The time (epoch seconds) a meeting card's button books."""
+    return int(json.loads(button["payload"][len("/dc_meeting"):])["dc_slot"])
+
+
+def offered_times(buttons: List[Dict[str, Any]]) -> List[int]:
+    """The times a meeting card offers (its "more times" button left out)."""
+    return [slot_of(button) for button in buttons if button["payload"].startswith("/dc_meeting{")]
+
+
 def environment(tmp: Path, dialogues: Path, rasa_port: int = 0, action_port: int = 0) -> Dict[str, str]:
     env = dict(os.environ)
     env.update({
