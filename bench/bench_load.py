@@ -72,6 +72,7 @@ class Run:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.latencies: List[float] = []
+        self.by_kind: Dict[str, List[float]] = {}  # latencies by what the turn was: where a p99 comes from
         self.errors: List[str] = []
         self.booked: List[str] = []  # conversation ids told "You're booked"
 
@@ -80,8 +81,11 @@ class Run:
         status, answer = call(base, "/webhooks/rest/webhook",
                               {"sender": sender, "message": message, "metadata": metadata or {}})
         elapsed = time.perf_counter() - started
+        kind = ("start" if message == "/session_start" else "time" if message.startswith("/dc_meeting{")
+                else "option" if message.startswith("/dc__") else message)
         with self.lock:
             self.latencies.append(elapsed)
+            self.by_kind.setdefault(kind, []).append(elapsed)
             if status != 200 or not answer:
                 self.errors.append(f"{message[:30]!r}: {status} {str(answer)[:80]}")
                 return None
@@ -148,6 +152,8 @@ def figures(run: Run, wall: float, visitors: int) -> Dict[str, Any]:
     return {"visitors": visitors, "turns": len(lat), "turns_per_s": round(len(lat) / wall, 1),
             "p50_ms": round(percentile(lat, 0.5) * 1000, 1), "p95_ms": round(percentile(lat, 0.95) * 1000, 1),
             "p99_ms": round(percentile(lat, 0.99) * 1000, 1), "unanswered": len(run.errors),
+            "p50_p99_ms_by_turn": {kind: [round(percentile(times, q) * 1000) for q in (0.5, 0.99)]
+                                   for kind, times in sorted(run.by_kind.items())},
             "why_unanswered": Counter(error.split(": ", 1)[-1][:60] for error in run.errors).most_common(3)}
 
 
@@ -237,6 +243,7 @@ def main() -> None:
                   f"{row['stock']['p50_ms']:7.1f} p95 {row['stock']['p95_ms']:7.1f} p99 {row['stock']['p99_ms']:7.1f} ms, "
                   f"unanswered {row['stock']['unanswered']}", flush=True)
             for who in ("ours", "stock"):
+                print(f"       {who}: p50/p99 ms by turn {row[who]['p50_p99_ms_by_turn']}", flush=True)
                 if row[who]["why_unanswered"]:
                     print(f"       {who}: unanswered because {row[who]['why_unanswered']}", flush=True)
         results["checks"] = checks(runs, database_url, google)

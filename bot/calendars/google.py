@@ -32,8 +32,9 @@ MAX_WINDOW = 90 * 86400
 MAX_CALENDARS = 50
 RATE_REASONS = {"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded"}
 # Meet links are made asynchronously: an inserted event's conference may be "pending", to be read again
-# (https://developers.google.com/calendar/api/guides/create-events#conferencing); waits between reads
-MEET_POLL = (0.3, 0.7, 1.5)
+# (https://developers.google.com/calendar/api/guides/create-events#conferencing); waits between reads, short
+# at first: the visitor waits for the confirmation, and a link is usually ready within a read or two
+MEET_POLL = (0.05, 0.1, 0.2, 0.4, 0.8, 1.5)
 
 
 def event_id_for(meeting_id: str) -> str:
