@@ -201,6 +201,7 @@ def main() -> None:
     parser.add_argument("--levels", default="10,25,50,100,200")
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--json")
+    parser.add_argument("--without-stock", action="store_true", help="ours only (quicker, for profiling)")
     args = parser.parse_args()
     levels = [int(n) for n in args.levels.split(",")]
     results: Dict[str, Any] = {"levels": [], "machine_cores": os.cpu_count()}
@@ -223,31 +224,34 @@ def main() -> None:
         print("training and starting 2 Rasa servers and 2 action servers behind HAProxy ...", flush=True)
         e2e_support.train(env)
         bot = e2e_support.start(env, timeout=900)
-        stock_dir = scratch / "stock"
-        stock_dir.mkdir()
-        timed([sys.executable, "-m", "rasa", "init", "--no-prompt", "--init-dir", str(stock_dir)], stock_dir,
-              {**os.environ, "RASA_TELEMETRY_ENABLED": "false"})
-        stock_port = e2e_support.free_port()
-        stock_process = serve_stock(stock_dir, stock_port)
+        stock_port = 0
+        if not args.without_stock:
+            stock_dir = scratch / "stock"
+            stock_dir.mkdir()
+            timed([sys.executable, "-m", "rasa", "init", "--no-prompt", "--init-dir", str(stock_dir)], stock_dir,
+                  {**os.environ, "RASA_TELEMETRY_ENABLED": "false"})
+            stock_port = e2e_support.free_port()
+            stock_process = serve_stock(stock_dir, stock_port)
         runs: List[Run] = []
         for visitors in levels:
+            print(f"{visitors:>4} visitors for {args.seconds:.0f} s a bot ...", flush=True)
             mine, wall = level(bot.base, ours, visitors, args.seconds, env["DYNCHAT_IDENTITY_SECRET"])
             runs.append(mine)
-            theirs, their_wall = level(f"http://127.0.0.1:{stock_port}", stock, visitors, args.seconds)
-            row = {"visitors": visitors, "ours": figures(mine, wall, visitors),
-                   "stock": figures(theirs, their_wall, visitors)}
+            row = {"visitors": visitors, "ours": figures(mine, wall, visitors)}
+            if stock_port:
+                theirs, their_wall = level(f"http://127.0.0.1:{stock_port}", stock, visitors, args.seconds)
+                row["stock"] = figures(theirs, their_wall, visitors)
             results["levels"].append(row)
-            print(f"{visitors:>4} visitors | ours {row['ours']['turns_per_s']:6.1f} turns/s p50 {row['ours']['p50_ms']:7.1f} "
-                  f"p95 {row['ours']['p95_ms']:7.1f} p99 {row['ours']['p99_ms']:7.1f} ms, unanswered "
-                  f"{row['ours']['unanswered']} | stock rasa init {row['stock']['turns_per_s']:6.1f} turns/s p50 "
-                  f"{row['stock']['p50_ms']:7.1f} p95 {row['stock']['p95_ms']:7.1f} p99 {row['stock']['p99_ms']:7.1f} ms, "
-                  f"unanswered {row['stock']['unanswered']}", flush=True)
-            for who in ("ours", "stock"):
+            print(f"{visitors:>4} visitors | " + " | ".join(
+                f"{label} {row[who]['turns_per_s']:6.1f} turns/s p50 {row[who]['p50_ms']:7.1f} p95 "
+                f"{row[who]['p95_ms']:7.1f} p99 {row[who]['p99_ms']:7.1f} ms, unanswered {row[who]['unanswered']}"
+                for who, label in (("ours", "ours"), ("stock", "stock rasa init")) if who in row), flush=True)
+            for who in [who for who in ("ours", "stock") if who in row]:
                 print(f"       {who}: p50/p99 ms by turn {row[who]['p50_p99_ms_by_turn']}", flush=True)
                 if row[who]["why_unanswered"]:
                     print(f"       {who}: unanswered because {row[who]['why_unanswered']}", flush=True)
         results["checks"] = checks(runs, database_url, google)
-        for who in ("ours", "stock"):
+        for who in ("ours", "stock") if stock_port else ("ours",):
             held = [row["visitors"] for row in results["levels"] if row[who]["p99_ms"] < 500 and not row[who]["unanswered"]]
             results[f"highest_level_p99_under_500ms_{who}"] = max(held) if held else None
         print(json.dumps({k: v for k, v in results.items() if k != "levels"}, indent=2), flush=True)

@@ -31,6 +31,13 @@ that depends on the call:
   of components through dask's scheduler, whose bookkeeping cost as much as
   the components (py-spy under load); here the same nodes are called in
   dependency order, directly (`run_graph`).
+- Every stored event read back (the whole conversation, each message) and
+  every event an action returns is turned into its class by
+  `Event.resolve_by_type`, which lists every subclass of `Event` again,
+  through `inspect.isabstract`, for each: a tenth of the Rasa server's event
+  loop under load. Here the names are looked up in a dict of the same
+  classes; a name it does not know goes to Rasa's code (its default, its
+  error, a class defined since).
 
 `install()` is called once when the Rasa server loads our response generator
 (`bot.web.nlg`); `tests/test_rasa_speedups.py` holds each against Rasa's
@@ -58,9 +65,11 @@ from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.constants import SlotMappingType
 from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import Event
 from rasa.shared.core.slot_mappings import SlotMapping
 from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
+from rasa.shared.utils.common import all_subclasses
 from rasa.shared.utils.schemas.events import EVENT_SCHEMA
 
 if TYPE_CHECKING:
@@ -78,6 +87,7 @@ ORIGINALS: Dict[str, Callable[..., Any]] = {
     "_intent_name_from_regex_match": YAMLStoryReader._intent_name_from_regex_match,
     "_check_for_unseen_features": MessageProcessor._check_for_unseen_features,
     "run": DaskGraphRunner.run,
+    "resolve_by_type": Event.resolve_by_type,
 }
 _response_validator: Optional[Any] = None
 _by_event: Optional[Dict[Text, Any]] = None
@@ -337,6 +347,19 @@ def run_graph(self: DaskGraphRunner, inputs: Optional[Dict[Text, Any]] = None,
         raise GraphRunError("Error running runner.") from error
 
 
+_event_types: Dict[Text, Any] = {}
+
+
+def resolve_by_type(type_name: Text, default: Optional[Any] = None) -> Optional[Any]:
+    """Rasa's `Event.resolve_by_type`: the first of `all_subclasses(Event)` with that `type_name`, from a dict."""
+    found = _event_types.get(type_name)
+    if found is None:
+        for cls in reversed(all_subclasses(Event)):  # the first of Rasa's order wins, as in its loop
+            _event_types[cls.type_name] = cls
+        found = _event_types.get(type_name)
+    return found if found is not None else ORIGINALS["resolve_by_type"](type_name, default)
+
+
 def install() -> None:
     """Replace Rasa's functions in this process; calling it again changes nothing."""
     global _installed
@@ -352,3 +375,4 @@ def install() -> None:
     YAMLStoryReader._intent_name_from_regex_match = staticmethod(intent_name_from_regex_match)  # type: ignore
     MessageProcessor._check_for_unseen_features = check_for_unseen_features  # type: ignore[assignment]
     DaskGraphRunner.run = run_graph  # type: ignore[assignment]
+    Event.resolve_by_type = staticmethod(resolve_by_type)  # type: ignore[assignment]

@@ -15,17 +15,30 @@ committed, say) is safe to run again: analytics and the Marketo outbox are
 keyed by the message, and the meeting card confirms a meeting that its
 conversation holds but was never told about (`MeetingChat`).
 
+Rasa opens a new aiohttp session, and a new TCP connection through the
+load balancer, for every action call, and closes both after it: a tenth of
+the Rasa server's event loop under load, besides HAProxy's and the action
+server's work on each connection. Here the action endpoint's calls share one
+session per event loop whose connections are kept for a few seconds
+(`kept_session`); the requests are Rasa's own (`EndpointConfig.request`),
+with the endpoint's headers and basic auth, and no cookies kept between
+them. A kept connection the server has just closed fails like an absent
+server and is tried again as above.
+
 `install()` is called once when the Rasa server loads our response generator
 (`bot.web.nlg`), beside `bot.web.rasa_speedups`.
 """
 from __future__ import annotations
 
 import asyncio
+import atexit
 import logging
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, List, Optional, Sequence
+import weakref
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, List, Optional, Sequence, Tuple
 
 import aiohttp
 import rasa.core.actions.action as rasa_actions
+import rasa.utils.endpoints as rasa_endpoints
 from rasa.core.actions.action import RemoteAction, create_bot_utterance
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.events import Event, FollowupAction, UserUtteranceReverted
@@ -36,6 +49,7 @@ if TYPE_CHECKING:
     from rasa.core.nlg import NaturalLanguageGenerator
     from rasa.shared.core.domain import Domain
     from rasa.shared.core.trackers import DialogueStateTracker
+    from rasa.utils.endpoints import EndpointConfig
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +57,7 @@ RETRY_DELAYS = (0.25, 0.5, 1.0, 2.0, 3.5)  # about 7 s in all
 ACTION_TIMEOUT = 30                        # seconds an action may take (a slow calendar included)
 AWAY = (502, 503, 504)                     # a load balancer with no action server behind it
 ONE_MOMENT = "utter_dc_one_moment"
+KEEP_ALIVE = 4.0  # seconds an idle connection is kept: less than HAProxy's 10 s and Sanic's 5 s, so we close first
 _installed = False
 
 
@@ -75,9 +90,52 @@ async def with_retries(call: Callable[[], Awaitable[List[Event]]], delays: Seque
     return None
 
 
+class _Kept:
+    """What `async with endpoint.session()` gets in Rasa's `request`: the loop's session, left open after."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self.session = session
+
+    async def __aenter__(self) -> aiohttp.ClientSession:
+        return self.session
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        return None
+
+
+# per event loop, per (headers, basic auth): a session whose connections outlive a call
+_sessions: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict]" = weakref.WeakKeyDictionary()
+
+
+def kept_session(endpoint: "EndpointConfig") -> _Kept:
+    """Rasa's `EndpointConfig.session` (same headers, auth and default timeout), made once per event loop."""
+    kept = _sessions.setdefault(asyncio.get_running_loop(), {})
+    key: Tuple[Any, ...] = (tuple(sorted(endpoint.headers.items())), tuple(sorted(endpoint.basic_auth.items())))
+    session = kept.get(key)
+    if session is None or session.closed:
+        auth = (aiohttp.BasicAuth(endpoint.basic_auth["username"], endpoint.basic_auth["password"])
+                if endpoint.basic_auth else None)
+        session = kept[key] = aiohttp.ClientSession(
+            headers=endpoint.headers, auth=auth, timeout=aiohttp.ClientTimeout(total=rasa_endpoints.DEFAULT_REQUEST_TIMEOUT),
+            cookie_jar=aiohttp.DummyCookieJar(), connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=KEEP_ALIVE))
+    return _Kept(session)
+
+
+def _close_kept_sessions() -> None:
+    """At exit: the kept connections closed, so aiohttp has no unclosed session to warn about."""
+    for kept in list(_sessions.values()):
+        for session in kept.values():
+            connector = session.connector
+            if connector is not None and not connector.closed:
+                connector._close()  # the synchronous part of `close()`: every transport closed
+
+
 def _patched(original: Callable[..., Awaitable[List[Event]]]) -> Callable[..., Awaitable[List[Event]]]:
     async def run(self: RemoteAction, output_channel: "OutputChannel", nlg: "NaturalLanguageGenerator",
                   tracker: "DialogueStateTracker", domain: "Domain") -> List[Event]:
+        endpoint = self.action_endpoint
+        if endpoint is not None and "session" not in vars(endpoint):
+            endpoint.session = lambda: kept_session(endpoint)  # this endpoint's calls, on kept connections
         events = await with_retries(lambda: original(self, output_channel, nlg, tracker, domain))
         if events is not None:
             return events
@@ -97,4 +155,5 @@ def install() -> None:
         return
     _installed = True
     RemoteAction.run = _patched(RemoteAction.run)  # type: ignore[assignment]
+    atexit.register(_close_kept_sessions)
     rasa_actions.DEFAULT_REQUEST_TIMEOUT = ACTION_TIMEOUT  # read by RemoteAction.run at each call

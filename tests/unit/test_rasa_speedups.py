@@ -14,6 +14,7 @@ from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.nlu.classifiers.diet_classifier import DIETClassifier
 from rasa.shared.core.constants import SlotMappingType
 from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, Event, SlotSet
 from rasa.shared.core.slot_mappings import SlotMapping
 from rasa.shared.nlu.training_data.message import Message
 
@@ -137,6 +138,7 @@ def test_install_is_idempotent_and_swaps_every_function() -> None:
 
     assert Policy._default_predictions is rasa_speedups.default_predictions
     assert PolicyPrediction.max_confidence.fget is rasa_speedups.max_confidence
+    assert Event.resolve_by_type is rasa_speedups.resolve_by_type
     assert rasa_speedups.ORIGINALS["_validate_action_result"] is not rasa_speedups.validate_action_result
 
 
@@ -294,3 +296,28 @@ def test_the_graph_runs_as_dask_runs_it_each_node_once(tmp_path) -> None:
             run(broken, {"__input__": 5}, ["d"])
         with pytest.raises(GraphRunError, match="clashes with a node name"):
             run(runner, {"__input__": "a"}, ["d"])
+
+
+def _resolved(resolve, type_name: str, default: Any) -> Any:
+    try:
+        return resolve(type_name, default)
+    except ValueError as error:
+        return ("error", str(error))
+
+
+def test_event_classes_are_found_as_rasa_finds_them() -> None:
+    """Every event type Rasa knows, the old `topic`, unknown names with and without a default, and a class
+    defined after the first lookup."""
+    original = rasa_speedups.ORIGINALS["resolve_by_type"]
+    from rasa.shared.utils.common import all_subclasses
+
+    names = sorted({cls.type_name for cls in all_subclasses(Event)}) + ["topic", "no_such_event", ""]
+    for name in names:
+        for default in (None, SlotSet):
+            assert _resolved(rasa_speedups.resolve_by_type, name, default) == _resolved(original, name, default)
+
+    class LateEvent(ActionExecuted):
+        type_name = "dynchat_late_test_event"
+
+    assert rasa_speedups.resolve_by_type("dynchat_late_test_event") is LateEvent is original("dynchat_late_test_event")
+    assert Event.from_parameters({"event": "slot", "name": "a", "value": 1}) == SlotSet("a", 1)
