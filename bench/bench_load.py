@@ -196,12 +196,36 @@ def fresh_database() -> str:
     return f"{server}/{name}"
 
 
+def drop_queue(queue: str) -> None:
+    """The run's queue deleted: left bound to Rasa's fanout exchange, it would take a stored copy of every event
+    every later run (or bot on this RabbitMQ) publishes, with no one to consume it."""
+    import pika
+
+    connection = pika.BlockingConnection(pika.ConnectionParameters("127.0.0.1", 5672))
+    try:
+        connection.channel().queue_delete(queue)
+    finally:
+        connection.close()
+
+
+def drop_database(database_url: str) -> None:
+    import sqlalchemy
+
+    server, name = database_url.rsplit("/", 1)
+    admin = sqlalchemy.create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT", future=True)
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--levels", default="10,25,50,100,200")
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--json")
     parser.add_argument("--without-stock", action="store_true", help="ours only (quicker, for profiling)")
+    parser.add_argument("--rasa-servers", type=int, default=2)
+    parser.add_argument("--action-servers", type=int, default=2)
     args = parser.parse_args()
     levels = [int(n) for n in args.levels.split(",")]
     results: Dict[str, Any] = {"levels": [], "machine_cores": os.cpu_count()}
@@ -209,6 +233,7 @@ def main() -> None:
     google = start_google()
     queue = f"dynchat_load_{uuid.uuid4().hex[:8]}"
     bot = stock_process = None
+    database_url = ""
     try:
         key = scratch / "service-account.json"
         key.write_text(json.dumps(registered_service_account(
@@ -217,11 +242,12 @@ def main() -> None:
         env = e2e_support.environment(scratch, FIXTURES / "dialogues")
         env.update({"DATABASE_URL": database_url, "REDIS_URL": "redis://127.0.0.1:6379/4",
                     "RABBITMQ_URL": "amqp://guest:guest@127.0.0.1:5672/", "DYNCHAT_EVENTS_QUEUE": queue,
-                    "DYNCHAT_RASA_SERVERS": "2", "DYNCHAT_ACTION_SERVERS": "2",
+                    "DYNCHAT_RASA_SERVERS": str(args.rasa_servers), "DYNCHAT_ACTION_SERVERS": str(args.action_servers),
                     "DYNCHAT_AGENTS": str(agents_file(scratch / "agents.yml")),
                     "GOOGLE_SERVICE_ACCOUNT_FILE": str(key), "GOOGLE_CALENDAR_BASE_URL": google.base_url,
                     "DYNCHAT_RATE_PER_VISITOR": "1000"})
-        print("training and starting 2 Rasa servers and 2 action servers behind HAProxy ...", flush=True)
+        print(f"training and starting {args.rasa_servers} Rasa servers and {args.action_servers} action servers "
+              "behind HAProxy ...", flush=True)
         e2e_support.train(env)
         bot = e2e_support.start(env, timeout=900)
         stock_port = 0
@@ -264,6 +290,9 @@ def main() -> None:
             bot.stop()
         google.stop()
         shutil.rmtree(scratch, ignore_errors=True)
+        drop_queue(queue)
+        if database_url:
+            drop_database(database_url)
 
 
 if __name__ == "__main__":
