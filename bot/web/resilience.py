@@ -16,7 +16,7 @@ keyed by the message, and the meeting card confirms a meeting that its
 conversation holds but was never told about (`MeetingChat`).
 
 Rasa opens a new aiohttp session, and a new TCP connection through the
-load balancer, for every action call, and closes both after it: a tenth of
+load balancer, for every action call, and closes both after it: a twentieth of
 the Rasa server's event loop under load, besides HAProxy's and the action
 server's work on each connection. Here the action endpoint's calls share one
 session per event loop whose connections are kept for a few seconds
