@@ -34,8 +34,8 @@ that depends on the call:
 - Every stored event read back (the whole conversation, each message) and
   every event an action returns is turned into its class by
   `Event.resolve_by_type`, which lists every subclass of `Event` again,
-  through `inspect.isabstract`, for each: a tenth of the Rasa server's event
-  loop under load. Here the names are looked up in a dict of the same
+  through `inspect.isabstract`, for each: nearly a tenth of the Rasa server's
+  event loop under load. Here the names are looked up in a dict of the same
   classes; a name it does not know goes to Rasa's code (its default, its
   error, a class defined since).
 
