@@ -184,16 +184,28 @@ def checks(runs: List[Run], database_url: str, google: Any) -> Dict[str, Any]:
     }
 
 
-def fresh_database() -> str:
+POSTGRES = os.environ.get("DYNCHAT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
+RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/"
+
+
+def _on_the_server(sql: str) -> None:
+    """One statement on PostgreSQL's own database (creating or dropping the run's database)."""
     import sqlalchemy
 
-    server = os.environ.get("DYNCHAT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
-    name = f"dynchat_load_{uuid.uuid4().hex[:8]}"
-    admin = sqlalchemy.create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT", future=True)
+    admin = sqlalchemy.create_engine(f"{POSTGRES}/postgres", isolation_level="AUTOCOMMIT", future=True)
     with admin.connect() as connection:
-        connection.exec_driver_sql(f"CREATE DATABASE {name}")
+        connection.exec_driver_sql(sql)
     admin.dispose()
-    return f"{server}/{name}"
+
+
+def fresh_database() -> str:
+    name = f"dynchat_load_{uuid.uuid4().hex[:8]}"
+    _on_the_server(f"CREATE DATABASE {name}")
+    return f"{POSTGRES}/{name}"
+
+
+def drop_database(database_url: str) -> None:
+    _on_the_server(f"DROP DATABASE IF EXISTS {database_url.rsplit('/', 1)[1]} WITH (FORCE)")
 
 
 def drop_queue(queue: str) -> None:
@@ -201,21 +213,11 @@ def drop_queue(queue: str) -> None:
     every later run (or bot on this RabbitMQ) publishes, with no one to consume it."""
     import pika
 
-    connection = pika.BlockingConnection(pika.ConnectionParameters("127.0.0.1", 5672))
+    connection = pika.BlockingConnection(pika.URLParameters(RABBITMQ_URL))
     try:
         connection.channel().queue_delete(queue)
     finally:
         connection.close()
-
-
-def drop_database(database_url: str) -> None:
-    import sqlalchemy
-
-    server, name = database_url.rsplit("/", 1)
-    admin = sqlalchemy.create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT", future=True)
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    admin.dispose()
 
 
 def main() -> None:
@@ -241,7 +243,7 @@ def main() -> None:
         database_url = fresh_database()
         env = e2e_support.environment(scratch, FIXTURES / "dialogues")
         env.update({"DATABASE_URL": database_url, "REDIS_URL": "redis://127.0.0.1:6379/4",
-                    "RABBITMQ_URL": "amqp://guest:guest@127.0.0.1:5672/", "DYNCHAT_EVENTS_QUEUE": queue,
+                    "RABBITMQ_URL": RABBITMQ_URL, "DYNCHAT_EVENTS_QUEUE": queue,
                     "DYNCHAT_RASA_SERVERS": str(args.rasa_servers), "DYNCHAT_ACTION_SERVERS": str(args.action_servers),
                     "DYNCHAT_AGENTS": str(agents_file(scratch / "agents.yml")),
                     "GOOGLE_SERVICE_ACCOUNT_FILE": str(key), "GOOGLE_CALENDAR_BASE_URL": google.base_url,
@@ -258,6 +260,7 @@ def main() -> None:
                   {**os.environ, "RASA_TELEMETRY_ENABLED": "false"})
             stock_port = e2e_support.free_port()
             stock_process = serve_stock(stock_dir, stock_port)
+        bots = (("ours", "ours"), ("stock", "stock rasa init")) if stock_port else (("ours", "ours"),)
         runs: List[Run] = []
         for visitors in levels:
             print(f"{visitors:>4} visitors for {args.seconds:.0f} s a bot ...", flush=True)
@@ -271,13 +274,13 @@ def main() -> None:
             print(f"{visitors:>4} visitors | " + " | ".join(
                 f"{label} {row[who]['turns_per_s']:6.1f} turns/s p50 {row[who]['p50_ms']:7.1f} p95 "
                 f"{row[who]['p95_ms']:7.1f} p99 {row[who]['p99_ms']:7.1f} ms, unanswered {row[who]['unanswered']}"
-                for who, label in (("ours", "ours"), ("stock", "stock rasa init")) if who in row), flush=True)
-            for who in [who for who in ("ours", "stock") if who in row]:
+                for who, label in bots), flush=True)
+            for who, _ in bots:
                 print(f"       {who}: p50/p99 ms by turn {row[who]['p50_p99_ms_by_turn']}", flush=True)
                 if row[who]["why_unanswered"]:
                     print(f"       {who}: unanswered because {row[who]['why_unanswered']}", flush=True)
         results["checks"] = checks(runs, database_url, google)
-        for who in ("ours", "stock") if stock_port else ("ours",):
+        for who, _ in bots:
             held = [row["visitors"] for row in results["levels"] if row[who]["p99_ms"] < 500 and not row[who]["unanswered"]]
             results[f"highest_level_p99_under_500ms_{who}"] = max(held) if held else None
         print(json.dumps({k: v for k, v in results.items() if k != "levels"}, indent=2), flush=True)
